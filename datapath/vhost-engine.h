@@ -1,0 +1,236 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef VHOST_ENGINE_H
+#define VHOST_ENGINE_H 1
+
+/* The vhost-user net device engine: the back-end side of one vhost-user
+ * connection, with no knowledge of Open vSwitch.
+ *
+ * Threads and ownership
+ * =====================
+ *
+ * The caller owns the socket and the event loop.  One "control" thread at a
+ * time calls the control functions (everything except the data-path
+ * functions below): it feeds bytes and fds received from the frontend with
+ * vhu_device_input() and sends what vhu_device_output() returns.
+ *
+ * Data-path threads call vhu_dequeue_burst() and vhu_enqueue_burst(), at
+ * most one thread per virtqueue at a time (the caller serializes if it
+ * shares a queue between threads).  They never block and make no syscall
+ * per packet; they write the guest's call eventfd at most once per burst.
+ *
+ * When the control side must take something away from the data path (stop
+ * a ring for GET_VRING_BASE, replace or drop the memory table, reset or
+ * disconnect), the engine first unpublishes it, then reports
+ * vhu_device_wants_grace().  The caller makes sure that every data-path
+ * thread has finished any burst it started before that point (in OVS, an
+ * RCU grace period: PMD threads quiesce between bursts) and then calls
+ * vhu_device_grace_done(), which releases what was retired (unmaps memory,
+ * closes fds) and sends the deferred reply (GET_VRING_BASE).  Until then the
+ * engine buffers further input without handling it, so replies stay in
+ * order; nothing blocks.
+ *
+ * Hostile input
+ * =============
+ *
+ * Everything from the frontend is validated before use.  A violation of the
+ * protocol logs one line through the log hook and marks the device broken
+ * (vhu_device_is_broken()): the caller should then close the connection and
+ * call vhu_device_disconnect().  A violation inside a virtqueue (bad
+ * descriptor, bad index) stops that queue and counts an error; other queues
+ * and devices go on. */
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhost-user-protocol.h"
+
+/* Queue pairs (one rx and one tx virtqueue each) a device may have. */
+#define VHU_MAX_QUEUE_PAIRS 16
+#define VHU_MAX_VRINGS (2 * VHU_MAX_QUEUE_PAIRS)
+
+/* Largest virtqueue size the engine accepts (the virtio spec's limit for a
+ * split ring). */
+#define VHU_MAX_RING_SIZE 32768
+
+/* Memory regions a device may have at once (ADD_MEM_REG may go beyond the
+ * 8 that one SET_MEM_TABLE carries). */
+#define VHU_MAX_MEM_REGIONS 32
+
+/* Largest frame, without virtio-net header, the engine moves in either
+ * direction. */
+#define VHU_MAX_FRAME_LEN 65535
+
+/* Log hook. */
+enum vhu_log_level {
+    VHU_LOG_ERR,
+    VHU_LOG_WARN,
+    VHU_LOG_INFO,
+    VHU_LOG_DBG,
+};
+typedef void vhu_log_fn(enum vhu_log_level, const char *format, va_list);
+
+/* Sets the function that receives the engine's log lines (each already
+ * prefixed with the device's name).  The default writes errors and warnings
+ * to stderr.  Not thread-safe: call once at start-up. */
+void vhu_set_log_hook(vhu_log_fn *);
+
+/* Device creation. */
+struct vhu_device_options {
+    const char *name;            /* For log lines; copied. */
+    uint64_t features_disabled;  /* Virtio feature bits never to offer. */
+    uint64_t protocol_features_disabled;  /* Protocol features ditto. */
+    unsigned int max_queue_pairs;         /* 1..VHU_MAX_QUEUE_PAIRS. */
+    uint32_t min_mtu, max_mtu;   /* NET_SET_MTU outside these is refused. */
+};
+
+struct vhu_device;
+
+/* Returns a new device with no connection.  The caller frees it with
+ * vhu_device_destroy(). */
+struct vhu_device *vhu_device_create(const struct vhu_device_options *);
+
+/* Releases everything the device holds (memory maps, fds).  The caller must
+ * make sure no data-path thread uses the device any more. */
+void vhu_device_destroy(struct vhu_device *);
+
+/* Control: connection bytes and fds. */
+
+/* Feeds 'n' bytes read from the connection and the 'n_fds' fds received
+ * with them (SCM_RIGHTS).  The engine takes ownership of the fds and closes
+ * each one on every path.  Handles every complete message it can; keeps the
+ * rest for later calls.  Returns 0 normally, or a positive errno value if
+ * the device is broken (the connection should be closed). */
+int vhu_device_input(struct vhu_device *, const void *data, size_t n,
+                     const int *fds, size_t n_fds);
+
+/* Returns the bytes of replies waiting to be sent, storing their number in
+ * '*n' (0 if none).  After sending some of them, the caller reports how
+ * many with vhu_device_output_done(). */
+const void *vhu_device_output(const struct vhu_device *, size_t *n);
+void vhu_device_output_done(struct vhu_device *, size_t n);
+
+/* The connection ended (EOF, error, or the caller closes it because the
+ * device broke): stops every ring and retires the memory table and fds (see
+ * vhu_device_wants_grace()).  The device can then serve a new connection.
+ * Ring positions (last_avail_idx) are kept, so a frontend that reconnects
+ * and does not send SET_VRING_BASE resumes where it left off. */
+void vhu_device_disconnect(struct vhu_device *);
+
+/* True if the frontend violated the protocol; see "Hostile input" above. */
+bool vhu_device_is_broken(const struct vhu_device *);
+
+/* Grace periods; see "Threads and ownership" above. */
+bool vhu_device_wants_grace(const struct vhu_device *);
+void vhu_device_grace_done(struct vhu_device *);
+
+/* Control: state for the caller. */
+
+/* A number that changes whenever something the caller may want to react to
+ * changes: features, number of queues, a ring started, stopped, enabled or
+ * disabled, MTU, status, connection. */
+uint64_t vhu_device_change_seq(const struct vhu_device *);
+
+uint64_t vhu_device_features(const struct vhu_device *);   /* Negotiated. */
+uint64_t vhu_device_protocol_features(const struct vhu_device *);
+
+/* Queue pairs the frontend has set up (rings with an address), 0 if none. */
+unsigned int vhu_device_n_queue_pairs(const struct vhu_device *);
+
+/* True while the frontend's driver is running (DRIVER_OK via SET_STATUS
+ * when negotiated, otherwise when at least one queue pair is started). */
+bool vhu_device_is_running(const struct vhu_device *);
+
+/* MTU set by NET_SET_MTU, or 0 if none. */
+uint32_t vhu_device_mtu(const struct vhu_device *);
+
+/* If the frontend asked, with SEND_RARP, that we announce the guest's MAC
+ * and that has not been taken yet, stores it in 'mac' and returns true. */
+bool vhu_device_take_rarp(struct vhu_device *, uint8_t mac[6]);
+
+/* Per-virtqueue state, for status and diagnostics.  Vring 2*N is the
+ * guest's receive queue of pair N (we enqueue), 2*N+1 its transmit queue
+ * (we dequeue). */
+struct vhu_vring_info {
+    bool configured;            /* Has size and addresses. */
+    bool started;               /* Kick fd (or NOFD) received, not stopped. */
+    bool enabled;               /* SET_VRING_ENABLE, or implied. */
+    bool broken;                /* Stopped on an invalid descriptor. */
+    uint16_t size;
+    uint16_t last_avail_idx;
+    uint16_t last_used_idx;
+    uint16_t avail_idx;         /* As last read from guest memory. */
+    uint16_t used_idx;
+    int kick_fd, call_fd;       /* -1 if none. */
+    bool log_used;              /* VHU_VRING_F_LOG. */
+};
+void vhu_device_vring_info(const struct vhu_device *, unsigned int vring,
+                           struct vhu_vring_info *);
+
+/* Counters; each is only written by the thread that runs that virtqueue's
+ * data path, and may be read by any thread at any time. */
+struct vhu_vring_stats {
+    uint64_t packets;
+    uint64_t bytes;
+    uint64_t dropped;           /* No room in the guest's buffers. */
+    uint64_t errors;            /* Invalid descriptors, oversized chains. */
+    uint64_t notifications;     /* Call eventfd writes. */
+};
+void vhu_device_vring_stats(const struct vhu_device *, unsigned int vring,
+                            struct vhu_vring_stats *);
+
+/* Data path. */
+
+/* True if queue pair 'qp' can move packets in that direction now: its ring
+ * is started and enabled, with memory mapped.  Cheap; for pollers. */
+bool vhu_rx_ready(const struct vhu_device *, unsigned int qp);  /* Guest TX. */
+bool vhu_tx_ready(const struct vhu_device *, unsigned int qp);  /* Guest RX. */
+
+/* Allocation callback for vhu_dequeue_burst(): returns the caller's handle
+ * for a new packet of 'len' bytes and stores in '*data' where to put them,
+ * or returns NULL if no packet can be had now (the frame stays in the ring
+ * for a later burst). */
+typedef void *vhu_alloc_fn(void *aux, uint32_t len, void **data);
+
+/* Dequeues up to 'max' frames that the guest transmitted on queue pair 'qp'
+ * (without the virtio-net header), each copied into a packet from 'alloc',
+ * and stores the handles in 'pkts'.  Returns how many.  Returns used
+ * descriptors to the guest and notifies it if needed. */
+int vhu_dequeue_burst(struct vhu_device *, unsigned int qp,
+                      vhu_alloc_fn *alloc, void *aux, void **pkts, int max);
+
+/* One frame to send to the guest. */
+struct vhu_frame {
+    const void *data;
+    uint32_t len;
+};
+
+/* Copies up to 'n' frames into the guest's receive buffers on queue pair
+ * 'qp' (each with a virtio-net header; mergeable buffers if negotiated) and
+ * notifies the guest if needed.  Returns how many were copied; the caller
+ * may retry the rest or drop them (vhu_count_tx_drops()).  Frames longer
+ * than VHU_MAX_FRAME_LEN are skipped and counted as errors. */
+int vhu_enqueue_burst(struct vhu_device *, unsigned int qp,
+                      const struct vhu_frame *, int n);
+
+/* Adds 'n' to the dropped counter of queue pair 'qp''s guest receive
+ * queue (frames the caller gave up on). */
+void vhu_count_tx_drops(struct vhu_device *, unsigned int qp, uint64_t n);
+
+#endif /* vhost-engine.h */

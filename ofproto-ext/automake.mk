@@ -1,0 +1,51 @@
+# Everything that includes Open vSwitch headers: the vhost-user netdev
+# class and our ovs-vswitchd, which is Open vSwitch's vswitchd objects linked
+# with the class.
+
+noinst_LTLIBRARIES += ofproto-ext/libnetdev-vhost-user.la
+ofproto_ext_libnetdev_vhost_user_la_CPPFLAGS = \
+	$(OVS_INCLUDES) -I$(srcdir)/datapath
+ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
+	ofproto-ext/netdev-vhost-user.c \
+	ofproto-ext/netdev-vhost-user.h
+ofproto_ext_libnetdev_vhost_user_la_LIBADD = datapath/libvhost-engine.la
+
+# Built as "ovs-vswitchd": Open vSwitch names its pidfile and control socket
+# after argv[0], and the tools look for those names.
+noinst_PROGRAMS += ofproto-ext/ovs-vswitchd
+ofproto_ext_ovs_vswitchd_CPPFLAGS = $(OVS_INCLUDES) -I$(srcdir)/datapath
+# vswitchd-hooks.c is linked as an object, not from an archive, so that its
+# constructor, which registers the netdev classes, is always kept.
+ofproto_ext_ovs_vswitchd_SOURCES = ofproto-ext/vswitchd-hooks.c
+ofproto_ext_ovs_vswitchd_LDADD = \
+	$(OVS_BUILDDIR)/vswitchd/bridge.o \
+	$(OVS_BUILDDIR)/vswitchd/ovs-vswitchd.o \
+	$(OVS_BUILDDIR)/vswitchd/system-stats.o \
+	ofproto-ext/libnetdev-vhost-user.la \
+	$(OVS_LIBS)
+# bridge.c hands the Open_vSwitch table's other_config to dpdk_init() on
+# every run; wrapping it gives our classes the same global options
+# (vhost-sock-dir, ...) that OVS-DPDK reads there.
+ofproto_ext_ovs_vswitchd_LDFLAGS = -Wl,--wrap=dpdk_init
+
+# "make install" installs it under a name of its own; Debian's
+# update-alternatives then selects it as /usr/sbin/ovs-vswitchd (see
+# README.rst), the way openvswitch-switch-dpdk plugs in its binary.
+VSWITCHD_ALTERNATIVE = $(pkglibexecdir)/ovs-vswitchd-vhostuser
+VSWITCHD_ALTERNATIVE_PRIORITY = 20
+install-exec-local: ofproto-ext/ovs-vswitchd
+	$(MKDIR_P) '$(DESTDIR)$(pkglibexecdir)'
+	$(LIBTOOL) --mode=install $(INSTALL_PROGRAM) ofproto-ext/ovs-vswitchd \
+	    '$(DESTDIR)$(VSWITCHD_ALTERNATIVE)'
+	if test -z '$(DESTDIR)' && command -v update-alternatives >/dev/null \
+	   && test -d /etc/alternatives; then \
+	    update-alternatives --install /usr/sbin/ovs-vswitchd ovs-vswitchd \
+	        '$(VSWITCHD_ALTERNATIVE)' $(VSWITCHD_ALTERNATIVE_PRIORITY); \
+	fi
+uninstall-local:
+	if test -z '$(DESTDIR)' && command -v update-alternatives >/dev/null \
+	   && test -d /etc/alternatives; then \
+	    update-alternatives --remove ovs-vswitchd \
+	        '$(VSWITCHD_ALTERNATIVE)' || true; \
+	fi
+	rm -f '$(DESTDIR)$(VSWITCHD_ALTERNATIVE)'

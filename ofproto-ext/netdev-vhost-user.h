@@ -1,0 +1,30 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef NETDEV_VHOST_USER_H
+#define NETDEV_VHOST_USER_H 1
+
+struct smap;
+
+/* Registers the vhost-user netdev classes ("vhostuser", "vhostuserclient"
+ * and their OVS-DPDK aliases "dpdkvhostuser", "dpdkvhostuserclient"). */
+void netdev_vhost_user_register(void);
+
+/* Applies the Open_vSwitch table's other_config (vhost-sock-dir, ...).
+ * Called by the main thread on every bridge run. */
+void netdev_vhost_user_set_global_config(const struct smap *other_config);
+
+#endif /* netdev-vhost-user.h */

@@ -1,0 +1,11 @@
+# Tools people run: scripts to prepare Open vSwitch, run a sandbox switch,
+# the demo and the test runner; the frontend peer (utilities/peer.mk).
+
+EXTRA_DIST += \
+	utilities/ovs-prepare.sh \
+	utilities/ovs-vhostuser-sandbox.sh \
+	utilities/install-deps.sh \
+	utilities/run-demo.sh \
+	utilities/run-tests.sh
+
+include utilities/peer.mk
