@@ -1,0 +1,1 @@
+# The userspace virtio-net frontend peer (being written).
