@@ -1,0 +1,213 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef VHOST_USER_PEER_H
+#define VHOST_USER_PEER_H 1
+
+/* vhost-user-peer: a userspace virtio-net frontend (the driver side) that
+ * speaks vhost-user to a back-end, for tests, demos and benchmarks.
+ *
+ * The program is split by concern:
+ *
+ *   - vhost-user-peer.c: command line, signals, main().
+ *   - vhost-user-peer-proto.c: the control channel: socket, messages,
+ *     feature negotiation, device start and stop.
+ *   - vhost-user-peer-ring.c: guest memory and the split virtqueues: the
+ *     transmit and receive primitives.
+ *   - vhost-user-peer-cmds.c: the commands (send, recv, echo, bench) and
+ *     the frames they generate and check.
+ *
+ * Guest memory is one memfd mapped MAP_SHARED; a guest physical address is
+ * an offset into it. */
+
+#include <linux/virtio_ring.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "vhost-user-peer supports little-endian hosts only."
+#endif
+
+#define PEER_NAME "vhost-user-peer"
+
+/* Largest number of queue pairs (vhost-user carries a vring index in 8
+ * bits). */
+#define PEER_MAX_QUEUES 128
+
+/* Largest split ring size. */
+#define PEER_MAX_RING_SIZE 32768
+
+/* Largest frame the peer generates, and the largest it reassembles from
+ * mergeable receive buffers. */
+#define PEER_MAX_FRAME 65535
+
+/* Frames moved per burst. */
+#define PEER_BURST 32
+
+/* A feature switch given on the command line: "auto" uses the feature if
+ * the back-end offers it, "on" requires it, "off" never asks for it. */
+enum peer_switch {
+    PEER_AUTO,
+    PEER_OFF,
+    PEER_ON,
+};
+
+enum peer_command {
+    PEER_CMD_SEND,
+    PEER_CMD_RECV,
+    PEER_CMD_ECHO,
+    PEER_CMD_BENCH,
+};
+
+/* Everything the command line sets. */
+struct peer_options {
+    const char *socket_path;
+    bool server;                /* Listen instead of connecting. */
+    double connect_timeout;     /* Seconds. */
+    unsigned int queues;        /* Queue pairs. */
+    unsigned int ring_size;
+    enum peer_switch mrg_rxbuf;
+    enum peer_switch event_idx;
+    enum peer_switch indirect;
+    bool notify;                /* Use kick and call eventfds. */
+    unsigned int frame_size;    /* Bytes, Ethernet header included. */
+    uint64_t count;             /* Frames; 0 means no limit. */
+    double duration;            /* Seconds; 0 means no limit. */
+    double idle;                /* Seconds; 0 means no idle timeout. */
+    uint8_t mac[6];
+    uint8_t dst_mac[6];
+    uint64_t rate;              /* Frames per second; 0 means no pacing. */
+    unsigned int mem_mb;        /* 0 means "as much as needed". */
+    int verbosity;              /* 0 quiet, 1 normal, 2 verbose. */
+    enum peer_command command;
+};
+
+/* One split virtqueue, seen from the driver side.
+ *
+ * Descriptor 'i' always points at buffer 'i' (and, for transmit rings with
+ * indirect descriptors, at indirect table 'i'), so a free descriptor is a
+ * free buffer. */
+struct peer_vring {
+    unsigned int index;         /* vring number: 2 * queue (+ 1 for tx). */
+    bool is_tx;
+    uint16_t size;
+
+    struct vring_desc *desc;
+    struct vring_avail *avail;
+    struct vring_used *used;
+
+    uint16_t avail_idx;         /* Next avail->idx to publish. */
+    uint16_t kicked_idx;        /* avail->idx at the last notification. */
+    uint16_t last_used;         /* Next used entry to consume. */
+
+    uint16_t *free_ids;         /* Stack of free descriptor ids. */
+    uint16_t n_free;
+
+    uint8_t *bufs;              /* 'size' buffers of 'buf_size' bytes. */
+    uint32_t buf_size;
+    struct vring_desc *indirect; /* 'size' tables of 2 descriptors. */
+
+    int kick_fd;                /* -1 when polling. */
+    int call_fd;                /* -1 when polling. */
+};
+
+struct peer_queue {
+    struct peer_vring rx;       /* vring 2 * i. */
+    struct peer_vring tx;       /* vring 2 * i + 1. */
+};
+
+/* Statistics the commands keep. */
+struct peer_stats {
+    uint64_t tx_frames;         /* Placed on a transmit ring. */
+    uint64_t tx_done;           /* Consumed by the back-end. */
+    uint64_t tx_bytes;
+    uint64_t rx_frames;         /* Our frames received. */
+    uint64_t rx_bytes;
+    uint64_t rx_bad;            /* Our frames, damaged. */
+    uint64_t rx_other;          /* Frames that are not ours. */
+    uint64_t rx_errors;         /* Malformed used ring entries. */
+};
+
+/* The device: control channel, negotiated features, memory, rings. */
+struct peer {
+    const struct peer_options *opts;
+
+    int sock;                   /* vhost-user control socket. */
+    int listen_fd;              /* Server mode only, else -1. */
+    uint64_t offered;           /* Back-end's GET_FEATURES. */
+    uint64_t features;          /* Negotiated virtio features. */
+    uint64_t protocol_features; /* Negotiated protocol features. */
+    bool reply_ack;             /* REPLY_ACK negotiated. */
+    bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated. */
+    bool use_indirect;          /* Transmit through indirect tables. */
+    bool mrg_rxbuf;             /* VIRTIO_NET_F_MRG_RXBUF negotiated. */
+    unsigned int hdr_len;       /* virtio-net header size. */
+    bool running;               /* Rings handed to the back-end. */
+
+    int memfd;
+    uint8_t *mem;
+    size_t mem_size;
+
+    struct peer_queue *queues;
+    unsigned int n_queues;
+
+    uint8_t *scratch;           /* Reassembly of mergeable frames. */
+};
+
+/* Set by SIGINT and SIGTERM. */
+extern volatile sig_atomic_t peer_stop;
+
+/* vhost-user-peer.c. */
+void peer_error(const char *format, ...)
+    __attribute__((format(printf, 1, 2)));
+void peer_info(const struct peer_options *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+void peer_debug(const struct peer_options *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+double peer_now(void);
+
+/* vhost-user-peer-proto.c. */
+int peer_connect(struct peer *, const struct peer_options *);
+int peer_start(struct peer *);
+void peer_stop_device(struct peer *);
+void peer_close(struct peer *);
+int peer_check_backend(struct peer *);
+
+/* vhost-user-peer-ring.c. */
+int peer_mem_init(struct peer *);
+void peer_mem_destroy(struct peer *);
+uint64_t peer_gpa(const struct peer *, const void *);
+
+unsigned int peer_tx_reclaim(struct peer_vring *);
+uint8_t *peer_tx_slot(struct peer *, struct peer_vring *, uint16_t *id);
+void peer_tx_put(struct peer *, struct peer_vring *, uint16_t id,
+                 uint32_t frame_len);
+void peer_publish(struct peer *, struct peer_vring *);
+
+int peer_rx_next(struct peer *, struct peer_vring *, uint8_t **frame,
+                 uint32_t *len);
+
+bool peer_vring_notify_on(struct peer *, struct peer_vring *);
+void peer_vring_notify_off(struct peer *, struct peer_vring *);
+int peer_wait(struct peer *, struct peer_vring *const *, size_t n,
+              int timeout_ms);
+
+/* vhost-user-peer-cmds.c. */
+int peer_run_command(struct peer *);
+
+#endif /* vhost-user-peer.h */
