@@ -51,6 +51,7 @@ struct peer_run {
     const struct peer_options *opts;
     struct peer_stats stats;
     double start;
+    double pace_start;          /* When frame 0 was due, under --rate. */
     double now;
     double last_progress;       /* Last frame received or sent. */
     double last_check;          /* Last peer_check_backend(). */
@@ -198,15 +199,36 @@ peer_run_progress(struct peer_run *run)
     run->idle_loops = 0;
 }
 
-/* Waits a little for the back-end to use one of the 'n' vrings 'vrs':
- * sleeps on their call eventfds with --notify=on, otherwise spins a while
- * and then naps, so that an idle peer does not hog a shared CPU. */
+/* Returns how many microseconds remain until the next frame is due under
+ * --rate, or -1 without pacing. */
+static long
+peer_run_due_us(const struct peer_run *run)
+{
+    if (!run->opts->rate) {
+        return -1;
+    }
+
+    double due = run->pace_start + run->seq / (double) run->opts->rate;
+    return due > run->now ? (long) ((due - run->now) * 1e6) + 1 : 0;
+}
+
+/* Waits a little for the back-end to use one of the 'n' vrings 'vrs' (or
+ * for the next frame to be due under --rate): sleeps on their call
+ * eventfds with --notify=on, otherwise spins a while and then naps, so that
+ * an idle peer does not hog a shared CPU. */
 static void
 peer_run_idle_wait(struct peer_run *run, struct peer_vring *const *vrs,
                    size_t n)
 {
     if (run->opts->notify) {
-        if (peer_wait(run->peer, vrs, n, 100)) {
+        long timeout_us = 100 * 1000;
+        long due_us = peer_run_due_us(run);
+
+        if (due_us >= 0 && run->opts->command != PEER_CMD_RECV
+            && due_us < timeout_us) {
+            timeout_us = due_us;
+        }
+        if (peer_wait(run->peer, vrs, n, timeout_us)) {
             run->failed = true;
         }
     } else if (++run->idle_loops < PEER_SPIN_LIMIT) {
@@ -246,9 +268,11 @@ peer_run_reclaim(struct peer_run *run)
 }
 
 /* Returns how many more frames the peer may send now under --count and
- * --rate, at most 'max'. */
+ * --rate, at most 'max'.  A sender that fell behind its --rate schedule
+ * (because the ring was full or the CPU busy) catches up by one burst at
+ * most, so that it never floods the back-end. */
 static uint64_t
-peer_run_tx_budget(const struct peer_run *run, uint64_t max)
+peer_run_tx_budget(struct peer_run *run, uint64_t max)
 {
     const struct peer_options *opts = run->opts;
     uint64_t budget = max;
@@ -259,9 +283,14 @@ peer_run_tx_budget(const struct peer_run *run, uint64_t max)
         budget = left < budget ? left : budget;
     }
     if (opts->rate) {
-        double due = (run->now - run->start) * opts->rate + 1;
-        uint64_t allowed = due > run->seq ? (uint64_t) due - run->seq : 0;
+        double due = (run->now - run->pace_start) * opts->rate + 1;
 
+        if (due > run->seq + PEER_BURST) {
+            run->pace_start = run->now - (double) run->seq / opts->rate;
+            due = run->seq + 1;
+        }
+
+        uint64_t allowed = due > run->seq ? (uint64_t) due - run->seq : 0;
         budget = allowed < budget ? allowed : budget;
     }
     return budget;
@@ -541,6 +570,7 @@ peer_run_command(struct peer *peer)
 
     peer_pattern_init();
     run.start = run.now = run.last_progress = run.last_check = peer_now();
+    run.pace_start = run.start;
 
     switch (peer->opts->command) {
     case PEER_CMD_SEND:

@@ -297,11 +297,13 @@ peer_read_full(struct peer *peer, uint32_t request, void *buf_, size_t size)
         ssize_t n = recv(peer->sock, buf, size, 0);
         if (n < 0 && errno == EINTR) {
             continue;
-        } else if (n < 0) {
+        } else if (n < 0 && errno != ECONNRESET) {
             peer_error("receiving the reply to %s: %s",
                        peer_request_name(request), strerror(errno));
             return -1;
-        } else if (n == 0) {
+        } else if (n <= 0) {
+            /* End of file, or a reset because the back-end closed the
+             * connection without reading all we sent. */
             peer_error("back-end closed the connection (waiting for the "
                        "reply to %s)", peer_request_name(request));
             return -1;

@@ -16,7 +16,7 @@
 
 #include <vhu-config.h>
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1           /* memfd_create(). */
+#define _GNU_SOURCE 1           /* memfd_create(), ppoll(). */
 #endif
 #include "vhost-user-peer.h"
 
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Guest memory and the driver side of the split virtqueues (virtio 1.x,
@@ -521,13 +522,17 @@ peer_vring_notify_off(struct peer *peer, struct peer_vring *vr)
 }
 
 /* Sleeps until the back-end calls on one of the 'n' vrings in 'vrs', or
- * 'timeout_ms' passes, or the control channel becomes readable.  Only for
- * vrings with call eventfds.  Returns 0, or -1 if the back-end went away
- * (after printing an error). */
+ * 'timeout_us' microseconds pass, or the control channel becomes readable.
+ * Vrings without call eventfds (polled) just bound the sleep.  Returns 0,
+ * or -1 if the back-end went away (after printing an error). */
 int
 peer_wait(struct peer *peer, struct peer_vring *const *vrs, size_t n,
-          int timeout_ms)
+          long timeout_us)
 {
+    struct timespec timeout = {
+        .tv_sec = timeout_us / 1000000,
+        .tv_nsec = timeout_us % 1000000 * 1000,
+    };
     struct pollfd pfds[2 * PEER_MAX_QUEUES + 1];
     size_t n_pfds = 0;
     bool pending = false;
@@ -541,7 +546,7 @@ peer_wait(struct peer *peer, struct peer_vring *const *vrs, size_t n,
     }
     pfds[n_pfds++] = (struct pollfd) { .fd = peer->sock, .events = POLLIN };
 
-    if (!pending && poll(pfds, n_pfds, timeout_ms) > 0) {
+    if (!pending && ppoll(pfds, n_pfds, &timeout, NULL) > 0) {
         for (size_t i = 0; i + 1 < n_pfds; i++) {
             uint64_t counter;
 

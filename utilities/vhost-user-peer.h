@@ -205,7 +205,7 @@ int peer_rx_next(struct peer *, struct peer_vring *, uint8_t **frame,
 bool peer_vring_notify_on(struct peer *, struct peer_vring *);
 void peer_vring_notify_off(struct peer *, struct peer_vring *);
 int peer_wait(struct peer *, struct peer_vring *const *, size_t n,
-              int timeout_ms);
+              long timeout_us);
 
 /* vhost-user-peer-cmds.c. */
 int peer_run_command(struct peer *);
