@@ -1,0 +1,298 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef VHU_DEVICE_PRIVATE_H
+#define VHU_DEVICE_PRIVATE_H 1
+
+/* Internal state of a vhost-user device, shared by the engine's files:
+ *
+ *   device.c      device life cycle, state queries, grace periods.
+ *   message.c     message framing and one handler per request.
+ *   memory.c      the memory table: mapping, validation, translation.
+ *   virtqueue.c   split virtqueues: ring life cycle and ring access.
+ *   virtio-net.c  the net data path: dequeue and enqueue.
+ *   dirty-log.c   dirty page logging for live migration.
+ *
+ * Concurrency: one control thread changes everything here.  Data-path
+ * threads read a ring only while its 'live' flag is set (acquire), and the
+ * memory table and dirty log through their atomic pointers; the control
+ * thread clears 'live' or swaps a pointer first, then waits for a grace
+ * period (vhu_device_wants_grace()) before it touches what the data path
+ * may still be using. */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vhost-engine.h"
+#include "vhost-user-protocol.h"
+
+/* Split ring layout (virtio 1.x, 2.7). */
+struct vhu_desc {
+    uint64_t addr;              /* Guest physical address. */
+    uint32_t len;
+    uint16_t flags;             /* VHU_DESC_F_*. */
+    uint16_t next;
+};
+#define VHU_DESC_F_NEXT     1
+#define VHU_DESC_F_WRITE    2
+#define VHU_DESC_F_INDIRECT 4
+
+struct vhu_avail {
+    uint16_t flags;             /* VHU_AVAIL_F_NO_INTERRUPT. */
+    uint16_t idx;
+    uint16_t ring[];            /* Then 'used_event'. */
+};
+#define VHU_AVAIL_F_NO_INTERRUPT 1
+
+struct vhu_used_elem {
+    uint32_t id;
+    uint32_t len;
+};
+
+struct vhu_used {
+    uint16_t flags;
+    uint16_t idx;
+    struct vhu_used_elem ring[]; /* Then 'avail_event'. */
+};
+
+/* Bytes of each ring for 'size' entries, event fields included. */
+#define VHU_DESC_BYTES(SIZE)  ((size_t) (SIZE) * 16)
+#define VHU_AVAIL_BYTES(SIZE) (6 + (size_t) (SIZE) * 2)
+#define VHU_USED_BYTES(SIZE)  (6 + (size_t) (SIZE) * 8)
+
+/* Memory table (memory.c). */
+
+/* One mmap() of a region's fd.  Shared by the tables that contain the
+ * region (ADD_MEM_REG copies the table); 'refcnt' is only touched by the
+ * control thread. */
+struct vhu_mapping {
+    int refcnt;
+    void *addr;
+    size_t len;
+};
+
+struct vhu_region {
+    uint64_t gpa;               /* Guest physical address of first byte. */
+    uint64_t uva;               /* Frontend's user address of first byte. */
+    uint64_t size;              /* Bytes; never 0. */
+    uint8_t *host;              /* Our address of first byte. */
+    struct vhu_mapping *mapping;
+};
+
+/* An immutable memory table, published through vhu_device.mem. */
+struct vhu_mem {
+    unsigned int n;
+    struct vhu_region regions[VHU_MAX_MEM_REGIONS];
+};
+
+/* Dirty log (dirty-log.c), published through vhu_device.log. */
+struct vhu_log_map {
+    uint8_t *bitmap;            /* One bit per VHU_LOG_PAGE_SIZE page. */
+    uint64_t size;              /* Bytes in 'bitmap'. */
+    void *addr;                 /* What to munmap(). */
+    size_t len;
+};
+
+/* Per-ring counters: written only by the ring's data-path thread, read by
+ * anyone (relaxed atomics, single writer). */
+struct vhu_vring_counters {
+    _Atomic uint64_t packets;
+    _Atomic uint64_t bytes;
+    _Atomic uint64_t dropped;
+    _Atomic uint64_t errors;
+    _Atomic uint64_t notifications;
+};
+
+struct vhu_vring {
+    /* Published to the data path.  Set (release) only with every field
+     * below translated and valid; cleared by the control thread, after
+     * which it waits for a grace period before it changes them. */
+    atomic_bool live;
+
+    /* Set by the data path when the ring holds an invalid descriptor or
+     * index; the ring then does nothing until it is restarted. */
+    atomic_bool broken;
+
+    /* The call eventfd, or -1.  Swapped by the control thread while live;
+     * the old one is closed after a grace period. */
+    _Atomic int call_fd;
+
+    /* Read by the data path while live, written by control while not. */
+    struct vhu_desc *desc;
+    struct vhu_avail *avail;
+    struct vhu_used *used;
+    uint16_t size;
+    bool log_used;              /* Log used ring writes at 'log_addr'. */
+    uint64_t log_addr;
+
+    /* Owned by the data path while live, by the control thread while not
+     * (after a grace period). */
+    uint16_t last_avail_idx;
+    uint16_t last_used_idx;
+    uint16_t signalled_used;
+    bool signalled_used_valid;
+    unsigned int mem_hint;      /* Last region hit in the memory table. */
+    _Atomic uint16_t avail_idx_seen; /* For vhu_device_vring_info(). */
+
+    struct vhu_vring_counters stats;
+
+    /* Control thread only. */
+    bool has_num;               /* SET_VRING_NUM received. */
+    bool has_addr;              /* SET_VRING_ADDR received. */
+    uint32_t num;
+    struct vhu_vring_addr addr;
+    bool started;               /* SET_VRING_KICK, not stopped since. */
+    bool enable;                /* SET_VRING_ENABLE(1). */
+    int kick_fd;
+    int err_fd;
+};
+
+/* Something the data path may still use, released by grace_done. */
+enum vhu_retired_type {
+    VHU_RETIRED_FD,
+    VHU_RETIRED_MEM,
+    VHU_RETIRED_LOG,
+};
+
+struct vhu_retired {
+    enum vhu_retired_type type;
+    union {
+        int fd;
+        struct vhu_mem *mem;
+        struct vhu_log_map *log;
+    };
+};
+
+/* A vhost-user message, as received (and as its reply is built). */
+struct vhu_msg {
+    struct vhu_msg *next;       /* In vhu_device's queue. */
+    struct vhu_msg_header hdr;
+    union vhu_msg_payload payload;
+    int fds[VHU_MSG_MAX_FDS];   /* Handlers set those they keep to -1. */
+    size_t n_fds;
+};
+
+struct vhu_device {
+    char *name;
+    struct vhu_device_options opts;     /* 'name' points to 'name' above. */
+    uint64_t offered_features;
+    uint64_t offered_protocol_features;
+
+    /* Negotiated state. */
+    _Atomic uint64_t features;  /* Read by the data path (relaxed). */
+    uint64_t protocol_features;
+    bool owner;
+    uint8_t status;
+    uint32_t mtu;
+    uint8_t rarp_mac[6];
+    bool rarp_pending;
+
+    _Atomic uint64_t change_seq;
+    bool broken;
+    bool grace_wanted;
+
+    _Atomic(struct vhu_mem *) mem;      /* NULL if no table. */
+    _Atomic(struct vhu_log_map *) log;  /* NULL if no log. */
+
+    struct vhu_retired *retired;
+    size_t n_retired, allocated_retired;
+
+    struct vhu_vring vrings[VHU_MAX_VRINGS];
+
+    /* Input: the message being assembled, then complete messages waiting
+     * to be handled (e.g. during a grace period). */
+    struct vhu_msg *cur;
+    size_t cur_len;             /* Bytes of 'cur' received so far. */
+    struct vhu_msg *queue;
+    struct vhu_msg **queue_tail;
+    size_t n_queued;
+
+    /* Output: replies to send, from 'out + out_ofs'. */
+    uint8_t *out;
+    size_t out_ofs, out_len, out_alloc;
+
+    /* A reply sent after the next grace period (request 0 if none). */
+    uint32_t deferred_request;
+    unsigned int deferred_vring;
+};
+
+/* device.c. */
+void vhu_device_changed(struct vhu_device *);
+void vhu_device_break(struct vhu_device *);
+void vhu_device_retire_fd(struct vhu_device *, int fd);
+void vhu_device_retire_mem(struct vhu_device *, struct vhu_mem *);
+void vhu_device_retire_log(struct vhu_device *, struct vhu_log_map *);
+void vhu_device_want_grace(struct vhu_device *);
+void vhu_device_stop_all_rings(struct vhu_device *);
+
+/* message.c. */
+void vhu_msg_free(struct vhu_msg *);
+void vhu_msg_process_queue(struct vhu_device *);
+void vhu_msg_send_deferred(struct vhu_device *);
+void vhu_msg_flush_input(struct vhu_device *);
+
+/* memory.c. */
+struct vhu_mem *vhu_mem_clone(const struct vhu_mem *);
+void vhu_mem_free(struct vhu_mem *);
+int vhu_mem_add_region(struct vhu_device *, struct vhu_mem *,
+                       const struct vhu_mem_region *, int fd);
+bool vhu_mem_remove_region(struct vhu_mem *, const struct vhu_mem_region *);
+uint8_t *vhu_mem_gpa_to_host(const struct vhu_mem *, unsigned int *hint,
+                             uint64_t gpa, uint64_t *contig);
+void *vhu_mem_gpa_range(const struct vhu_mem *, unsigned int *hint,
+                        uint64_t gpa, uint64_t len);
+void *vhu_mem_uva_range(const struct vhu_mem *, uint64_t uva, uint64_t len);
+
+/* virtqueue.c (control side). */
+void vhu_vring_init(struct vhu_vring *);
+bool vhu_vring_should_be_live(const struct vhu_device *,
+                              const struct vhu_vring *);
+void vhu_vring_unpublish(struct vhu_device *, struct vhu_vring *);
+void vhu_vring_sync(struct vhu_device *, struct vhu_vring *);
+void vhu_vring_sync_all(struct vhu_device *);
+void vhu_vring_close_fds(struct vhu_device *, struct vhu_vring *);
+
+/* dirty-log.c. */
+int vhu_log_set_base(struct vhu_device *, const struct vhu_log *, int fd);
+void vhu_log_mark(const struct vhu_log_map *, uint64_t gpa, uint64_t len);
+void vhu_log_free(struct vhu_log_map *);
+
+/* Shorthands. */
+static inline struct vhu_mem *
+vhu_device_mem(const struct vhu_device *dev)
+{
+    return atomic_load_explicit(&((struct vhu_device *) dev)->mem,
+                                memory_order_acquire);
+}
+
+static inline uint64_t
+vhu_device_features_relaxed(const struct vhu_device *dev)
+{
+    return atomic_load_explicit(&((struct vhu_device *) dev)->features,
+                                memory_order_relaxed);
+}
+
+/* Adds 'n' to counter 'c' (single writer: no locked instruction). */
+static inline void
+vhu_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+                          + n, memory_order_relaxed);
+}
+
+#endif /* device-private.h */

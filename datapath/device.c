@@ -1,0 +1,405 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <vhu-config.h>
+#include "device-private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Virtio features the engine can offer (before options.features_disabled):
+ * no offloads, no packed ring, no IOMMU. */
+#define VHU_SUPPORTED_FEATURES                  \
+    (VHU_BIT(VHU_VIRTIO_F_VERSION_1)            \
+     | VHU_BIT(VHU_VIRTIO_F_ANY_LAYOUT)         \
+     | VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)      \
+     | VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC) \
+     | VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)     \
+     | VHU_BIT(VHU_VIRTIO_NET_F_MTU)            \
+     | VHU_BIT(VHU_VIRTIO_NET_F_STATUS)         \
+     | VHU_BIT(VHU_VIRTIO_NET_F_MQ)             \
+     | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_ANNOUNCE) \
+     | VHU_BIT(VHU_F_LOG_ALL)                   \
+     | VHU_BIT(VHU_F_PROTOCOL_FEATURES))
+
+#define VHU_SUPPORTED_PROTOCOL_FEATURES                 \
+    (VHU_BIT(VHU_PROTOCOL_F_MQ)                         \
+     | VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK)                \
+     | VHU_BIT(VHU_PROTOCOL_F_RARP)                     \
+     | VHU_BIT(VHU_PROTOCOL_F_NET_MTU)                  \
+     | VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)      \
+     | VHU_BIT(VHU_PROTOCOL_F_STATUS)                   \
+     | VHU_BIT(VHU_PROTOCOL_F_LOG_SHMFD))
+
+/* Creates a device from 'options'.  Returns NULL if the options are
+ * invalid.  The caller owns the result (vhu_device_destroy()). */
+struct vhu_device *
+vhu_device_create(const struct vhu_device_options *options)
+{
+    struct vhu_device *dev;
+
+    if (!options || options->max_queue_pairs < 1
+        || options->max_queue_pairs > VHU_MAX_QUEUE_PAIRS
+        || options->min_mtu > options->max_mtu) {
+        VHU_ERR("%s: invalid device options",
+                options && options->name ? options->name : "(unnamed)");
+        return NULL;
+    }
+
+    dev = calloc(1, sizeof *dev);
+    if (!dev) {
+        return NULL;
+    }
+    dev->name = strdup(options->name ? options->name : "vhost-user");
+    if (!dev->name) {
+        free(dev);
+        return NULL;
+    }
+    dev->opts = *options;
+    dev->opts.name = dev->name;
+
+    dev->offered_features = (VHU_SUPPORTED_FEATURES
+                             & ~options->features_disabled);
+    dev->offered_protocol_features = (VHU_SUPPORTED_PROTOCOL_FEATURES
+                                      & ~options->protocol_features_disabled);
+
+    atomic_init(&dev->features, 0);
+    atomic_init(&dev->change_seq, 1);
+    atomic_init(&dev->mem, NULL);
+    atomic_init(&dev->log, NULL);
+    for (size_t i = 0; i < VHU_MAX_VRINGS; i++) {
+        vhu_vring_init(&dev->vrings[i]);
+    }
+    dev->queue_tail = &dev->queue;
+    return dev;
+}
+
+/* Releases everything in the retired list. */
+static void
+release_retired(struct vhu_device *dev)
+{
+    for (size_t i = 0; i < dev->n_retired; i++) {
+        struct vhu_retired *r = &dev->retired[i];
+
+        switch (r->type) {
+        case VHU_RETIRED_FD:
+            close(r->fd);
+            break;
+        case VHU_RETIRED_MEM:
+            vhu_mem_free(r->mem);
+            break;
+        case VHU_RETIRED_LOG:
+            vhu_log_free(r->log);
+            break;
+        }
+    }
+    dev->n_retired = 0;
+}
+
+/* Frees 'dev' and everything it holds.  No data-path thread may use it. */
+void
+vhu_device_destroy(struct vhu_device *dev)
+{
+    if (!dev) {
+        return;
+    }
+    vhu_device_disconnect(dev);
+    release_retired(dev);
+    free(dev->retired);
+    free(dev->out);
+    free(dev->name);
+    free(dev);
+}
+
+/* Adds 'r' to the things released after the next grace period.  On
+ * allocation failure, waits for nothing: the caller's data path must not
+ * be running with a device that ran out of memory, so this is a last
+ * resort that leaks rather than risks a use after free. */
+static void
+retire(struct vhu_device *dev, const struct vhu_retired *r)
+{
+    if (dev->n_retired >= dev->allocated_retired) {
+        size_t n = dev->allocated_retired ? 2 * dev->allocated_retired : 8;
+        struct vhu_retired *p = realloc(dev->retired, n * sizeof *p);
+
+        if (!p) {
+            VHU_ERR("%s: out of memory retiring a resource (leaked)",
+                    dev->name);
+            return;
+        }
+        dev->retired = p;
+        dev->allocated_retired = n;
+    }
+    dev->retired[dev->n_retired++] = *r;
+    vhu_device_want_grace(dev);
+}
+
+/* Closes 'fd' (if not -1) after the next grace period. */
+void
+vhu_device_retire_fd(struct vhu_device *dev, int fd)
+{
+    if (fd >= 0) {
+        struct vhu_retired r = { .type = VHU_RETIRED_FD, .fd = fd };
+        retire(dev, &r);
+    }
+}
+
+/* Frees memory table 'mem' (if not NULL) after the next grace period. */
+void
+vhu_device_retire_mem(struct vhu_device *dev, struct vhu_mem *mem)
+{
+    if (mem) {
+        struct vhu_retired r = { .type = VHU_RETIRED_MEM, .mem = mem };
+        retire(dev, &r);
+    }
+}
+
+/* Unmaps dirty log 'log' (if not NULL) after the next grace period. */
+void
+vhu_device_retire_log(struct vhu_device *dev, struct vhu_log_map *log)
+{
+    if (log) {
+        struct vhu_retired r = { .type = VHU_RETIRED_LOG, .log = log };
+        retire(dev, &r);
+    }
+}
+
+/* Notes that the caller must run a grace period. */
+void
+vhu_device_want_grace(struct vhu_device *dev)
+{
+    dev->grace_wanted = true;
+}
+
+/* Notes a change the caller may want to react to. */
+void
+vhu_device_changed(struct vhu_device *dev)
+{
+    atomic_fetch_add_explicit(&dev->change_seq, 1, memory_order_relaxed);
+}
+
+/* Marks the device broken: the frontend violated the protocol.  Stops
+ * every ring. */
+void
+vhu_device_break(struct vhu_device *dev)
+{
+    if (!dev->broken) {
+        dev->broken = true;
+        for (size_t i = 0; i < VHU_MAX_VRINGS; i++) {
+            vhu_vring_unpublish(dev, &dev->vrings[i]);
+        }
+        vhu_device_changed(dev);
+    }
+}
+
+/* Stops every ring and closes its fds (after a grace period). */
+void
+vhu_device_stop_all_rings(struct vhu_device *dev)
+{
+    for (size_t i = 0; i < VHU_MAX_VRINGS; i++) {
+        struct vhu_vring *vr = &dev->vrings[i];
+
+        vhu_vring_unpublish(dev, vr);
+        vr->started = false;
+        vr->enable = false;
+        vhu_vring_close_fds(dev, vr);
+    }
+}
+
+/* Ends the connection: see vhost-engine.h. */
+void
+vhu_device_disconnect(struct vhu_device *dev)
+{
+    vhu_msg_flush_input(dev);
+    dev->out_ofs = dev->out_len = 0;
+    dev->deferred_request = VHU_REQ_NONE;
+
+    vhu_device_stop_all_rings(dev);
+    for (size_t i = 0; i < VHU_MAX_VRINGS; i++) {
+        struct vhu_vring *vr = &dev->vrings[i];
+
+        /* Keep the ring positions; forget the layout. */
+        vr->has_num = vr->has_addr = false;
+    }
+
+    vhu_device_retire_mem(dev, atomic_exchange_explicit(
+                              &dev->mem, NULL, memory_order_acq_rel));
+    vhu_device_retire_log(dev, atomic_exchange_explicit(
+                              &dev->log, NULL, memory_order_acq_rel));
+
+    atomic_store_explicit(&dev->features, 0, memory_order_relaxed);
+    dev->protocol_features = 0;
+    dev->owner = false;
+    dev->status = 0;
+    dev->mtu = 0;
+    dev->rarp_pending = false;
+    dev->broken = false;
+    vhu_device_changed(dev);
+}
+
+bool
+vhu_device_is_broken(const struct vhu_device *dev)
+{
+    return dev->broken;
+}
+
+bool
+vhu_device_wants_grace(const struct vhu_device *dev)
+{
+    return dev->grace_wanted;
+}
+
+/* Called by the caller after a grace period: releases what was retired,
+ * sends the deferred reply, handles the input buffered meanwhile and
+ * republishes the rings that should run. */
+void
+vhu_device_grace_done(struct vhu_device *dev)
+{
+    dev->grace_wanted = false;
+    release_retired(dev);
+    if (dev->deferred_request != VHU_REQ_NONE) {
+        vhu_msg_send_deferred(dev);
+    }
+    vhu_msg_process_queue(dev);
+}
+
+uint64_t
+vhu_device_change_seq(const struct vhu_device *dev)
+{
+    return atomic_load_explicit(&((struct vhu_device *) dev)->change_seq,
+                                memory_order_relaxed);
+}
+
+uint64_t
+vhu_device_features(const struct vhu_device *dev)
+{
+    return vhu_device_features_relaxed(dev);
+}
+
+uint64_t
+vhu_device_protocol_features(const struct vhu_device *dev)
+{
+    return dev->protocol_features;
+}
+
+/* Returns the number of queue pairs whose rings both have addresses. */
+unsigned int
+vhu_device_n_queue_pairs(const struct vhu_device *dev)
+{
+    unsigned int n = 0;
+
+    for (unsigned int qp = 0; qp < dev->opts.max_queue_pairs; qp++) {
+        if (dev->vrings[2 * qp].has_addr && dev->vrings[2 * qp + 1].has_addr) {
+            n = qp + 1;
+        }
+    }
+    return n;
+}
+
+bool
+vhu_device_is_running(const struct vhu_device *dev)
+{
+    if (dev->broken) {
+        return false;
+    }
+    if (dev->protocol_features & VHU_BIT(VHU_PROTOCOL_F_STATUS)
+        && dev->status) {
+        return (dev->status & VHU_STATUS_DRIVER_OK) != 0;
+    }
+    for (unsigned int qp = 0; qp < dev->opts.max_queue_pairs; qp++) {
+        if (dev->vrings[2 * qp].started && dev->vrings[2 * qp + 1].started) {
+            return true;
+        }
+    }
+    return false;
+}
+
+uint32_t
+vhu_device_mtu(const struct vhu_device *dev)
+{
+    return dev->mtu;
+}
+
+bool
+vhu_device_take_rarp(struct vhu_device *dev, uint8_t mac[6])
+{
+    if (!dev->rarp_pending) {
+        return false;
+    }
+    memcpy(mac, dev->rarp_mac, 6);
+    dev->rarp_pending = false;
+    return true;
+}
+
+/* Fills '*info' for 'vring' (all zero and fds -1 if out of range).  The
+ * indexes are read without synchronization with the data path, so they
+ * are a snapshot that may be slightly stale. */
+void
+vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
+                      struct vhu_vring_info *info)
+{
+    const struct vhu_vring *vr;
+
+    memset(info, 0, sizeof *info);
+    info->kick_fd = info->call_fd = -1;
+    if (vring >= VHU_MAX_VRINGS) {
+        return;
+    }
+    vr = &dev->vrings[vring];
+    info->configured = vr->has_num && vr->has_addr;
+    info->started = vr->started;
+    info->enabled = vr->enable
+                    || !(vhu_device_features_relaxed(dev)
+                         & VHU_BIT(VHU_F_PROTOCOL_FEATURES));
+    info->broken = atomic_load_explicit(&((struct vhu_vring *) vr)->broken,
+                                        memory_order_relaxed);
+    info->size = vr->has_num ? vr->num : 0;
+    info->last_avail_idx = vr->last_avail_idx;
+    info->last_used_idx = vr->last_used_idx;
+    info->avail_idx = atomic_load_explicit(
+        &((struct vhu_vring *) vr)->avail_idx_seen, memory_order_relaxed);
+    info->used_idx = vr->last_used_idx;
+    info->kick_fd = vr->kick_fd;
+    info->call_fd = atomic_load_explicit(&((struct vhu_vring *) vr)->call_fd,
+                                         memory_order_relaxed);
+    info->log_used = (vr->addr.flags & VHU_VRING_F_LOG) != 0;
+}
+
+/* Copies the counters of 'vring' into '*stats' (zeros if out of range). */
+void
+vhu_device_vring_stats(const struct vhu_device *dev, unsigned int vring,
+                       struct vhu_vring_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    if (vring < VHU_MAX_VRINGS) {
+        struct vhu_vring_counters *c
+            = &((struct vhu_device *) dev)->vrings[vring].stats;
+
+        stats->packets = atomic_load_explicit(&c->packets,
+                                              memory_order_relaxed);
+        stats->bytes = atomic_load_explicit(&c->bytes, memory_order_relaxed);
+        stats->dropped = atomic_load_explicit(&c->dropped,
+                                              memory_order_relaxed);
+        stats->errors = atomic_load_explicit(&c->errors,
+                                             memory_order_relaxed);
+        stats->notifications = atomic_load_explicit(&c->notifications,
+                                                    memory_order_relaxed);
+    }
+}

@@ -1,0 +1,132 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <vhu-config.h>
+#include "device-private.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Dirty page logging for live migration.
+ *
+ * With VHU_F_LOG_ALL negotiated, the frontend shares a bitmap (SET_LOG_BASE)
+ * with one bit per VHU_LOG_PAGE_SIZE page of guest physical memory.  Every
+ * byte the data path writes into guest memory sets its page's bit after the
+ * write, with an atomic OR (QEMU clears bits concurrently).  The data path
+ * loads the log pointer once per burst and passes NULL down when not
+ * logging, so logging costs nothing when off. */
+
+/* Largest log we map: enough for 2^47 bytes of guest memory. */
+#define VHU_LOG_MAX_SIZE (UINT64_C(1) << 32)
+
+/* Unmaps and frees 'log' (NULL is allowed). */
+void
+vhu_log_free(struct vhu_log_map *log)
+{
+    if (log) {
+        munmap(log->addr, log->len);
+        free(log);
+    }
+}
+
+/* Handles SET_LOG_BASE: maps 'fd' (which stays the caller's) as described
+ * by 'l', publishes it and retires the previous log.  Returns 0, or an
+ * errno value after logging why. */
+int
+vhu_log_set_base(struct vhu_device *dev, const struct vhu_log *l, int fd)
+{
+    uint64_t page, aligned_ofs, adj, map_len;
+    struct vhu_log_map *log;
+    struct stat st;
+    long sys;
+    void *addr;
+
+    if (!l->mmap_size || l->mmap_size > VHU_LOG_MAX_SIZE
+        || l->mmap_offset + l->mmap_size < l->mmap_offset) {
+        VHU_ERR("%s: invalid dirty log (size 0x%"PRIx64", offset 0x%"PRIx64
+                ")", dev->name, l->mmap_size, l->mmap_offset);
+        return EINVAL;
+    }
+    if (fstat(fd, &st) < 0) {
+        int error = errno;
+        VHU_ERR("%s: dirty log fd: fstat failed (%s)", dev->name,
+                strerror(error));
+        return error;
+    }
+    if (S_ISREG(st.st_mode)
+        && (uint64_t) st.st_size < l->mmap_offset + l->mmap_size) {
+        VHU_ERR("%s: dirty log (offset 0x%"PRIx64", size 0x%"PRIx64") goes "
+                "beyond the end of its file (0x%"PRIx64" bytes)", dev->name,
+                l->mmap_offset, l->mmap_size, (uint64_t) st.st_size);
+        return EINVAL;
+    }
+
+    sys = sysconf(_SC_PAGESIZE);
+    page = sys > 0 ? sys : 4096;
+    aligned_ofs = l->mmap_offset & ~(page - 1);
+    adj = l->mmap_offset - aligned_ofs;
+    map_len = l->mmap_size + adj;
+
+    log = malloc(sizeof *log);
+    if (!log) {
+        return ENOMEM;
+    }
+    addr = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                aligned_ofs);
+    if (addr == MAP_FAILED) {
+        int error = errno;
+        VHU_ERR("%s: mmap of dirty log failed (%s)", dev->name,
+                strerror(error));
+        free(log);
+        return error;
+    }
+    log->addr = addr;
+    log->len = map_len;
+    log->bitmap = (uint8_t *) addr + adj;
+    log->size = l->mmap_size;
+
+    vhu_device_retire_log(dev, atomic_exchange_explicit(
+                              &dev->log, log, memory_order_acq_rel));
+    VHU_INFO("%s: dirty log of 0x%"PRIx64" bytes", dev->name, log->size);
+    return 0;
+}
+
+/* Marks the pages of guest physical range [gpa, gpa + len) dirty in 'log'.
+ * Pages beyond the end of the log are ignored (the frontend sized it). */
+void
+vhu_log_mark(const struct vhu_log_map *log, uint64_t gpa, uint64_t len)
+{
+    uint64_t page, last;
+
+    if (!len) {
+        return;
+    }
+    page = gpa / VHU_LOG_PAGE_SIZE;
+    last = (gpa + len - 1) / VHU_LOG_PAGE_SIZE;
+    for (; page <= last && page / 8 < log->size; page++) {
+        _Atomic uint8_t *byte = (_Atomic uint8_t *) &log->bitmap[page / 8];
+
+        atomic_fetch_or_explicit(byte, (uint8_t) (1u << (page % 8)),
+                                 memory_order_relaxed);
+    }
+}

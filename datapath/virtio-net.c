@@ -1,0 +1,479 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <vhu-config.h>
+#include "virtqueue.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "log.h"
+
+/* The virtio-net data path: frames from the guest's transmit queues
+ * (dequeue, vring 2*qp+1) and into its receive queues (enqueue, vring
+ * 2*qp), with the virtio-net header skipped on the way out and written on
+ * the way in.  No offloads are negotiated, so the header carries nothing
+ * but 'num_buffers'. */
+
+/* Bytes of virtio-net header: struct virtio_net_hdr_mrg_rxbuf with
+ * VERSION_1 or MRG_RXBUF, otherwise struct virtio_net_hdr. */
+#define VHU_NET_HDR_LEN_MRG 12
+#define VHU_NET_HDR_LEN     10
+#define VHU_NET_HDR_NUM_BUFFERS_OFS 10
+
+static uint32_t
+net_hdr_len(uint64_t features)
+{
+    return (features & (VHU_BIT(VHU_VIRTIO_F_VERSION_1)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF))
+            ? VHU_NET_HDR_LEN_MRG : VHU_NET_HDR_LEN);
+}
+
+/* True if ring 'vring' of 'dev' is published and not broken. */
+static bool
+vring_ready(const struct vhu_device *dev, unsigned int vring)
+{
+    struct vhu_vring *vr = &((struct vhu_device *) dev)->vrings[vring];
+
+    return (atomic_load_explicit(&vr->live, memory_order_acquire)
+            && !atomic_load_explicit(&vr->broken, memory_order_relaxed));
+}
+
+bool
+vhu_rx_ready(const struct vhu_device *dev, unsigned int qp)
+{
+    return qp < dev->opts.max_queue_pairs && vring_ready(dev, 2 * qp + 1);
+}
+
+bool
+vhu_tx_ready(const struct vhu_device *dev, unsigned int qp)
+{
+    return qp < dev->opts.max_queue_pairs && vring_ready(dev, 2 * qp);
+}
+
+/* True if guest physical range [gpa, gpa + len) is mapped, possibly across
+ * several adjacent regions. */
+static bool
+guest_range_mapped(struct vhu_burst *b, uint64_t gpa, uint64_t len)
+{
+    while (len) {
+        uint64_t contig;
+
+        if (!vhu_mem_gpa_to_host(b->mem, &b->vr->mem_hint, gpa, &contig)) {
+            return false;
+        }
+        if (contig >= len) {
+            break;
+        }
+        gpa += contig;
+        len -= contig;
+    }
+    return true;
+}
+
+/* Copies 'len' bytes of guest memory at 'gpa' to 'dst', region by region.
+ * Returns false if some of it is not mapped. */
+static bool
+copy_from_guest(struct vhu_burst *b, uint8_t *dst, uint64_t gpa,
+                uint64_t len)
+{
+    while (len) {
+        uint64_t contig;
+        const uint8_t *src = vhu_mem_gpa_to_host(b->mem, &b->vr->mem_hint,
+                                                 gpa, &contig);
+        uint64_t n = len < contig ? len : contig;
+
+        if (!src) {
+            return false;
+        }
+        memcpy(dst, src, n);
+        dst += n;
+        gpa += n;
+        len -= n;
+    }
+    return true;
+}
+
+/* Dequeue (guest transmit). */
+
+/* Walks the chain at 'head' without copying, storing its total length in
+ * '*total'.  Returns false, breaking the ring, if the chain is invalid. */
+static bool
+tx_chain_len(struct vhu_burst *b, uint16_t head, uint64_t *total)
+{
+    struct vhu_chain c;
+    struct vhu_seg s;
+    int r;
+
+    *total = 0;
+    vhu_chain_start(b, &c, head);
+    while ((r = vhu_chain_next(b, &c, &s)) > 0) {
+        if (s.write) {
+            vhu_burst_fail(b, "device-writable descriptor in a transmit "
+                           "chain");
+            return false;
+        }
+        if (!guest_range_mapped(b, s.gpa, s.len)) {
+            vhu_burst_fail(b, "transmit buffer at 0x%"PRIx64" (length %"
+                           PRIu32") not in mapped memory", s.gpa, s.len);
+            return false;
+        }
+        *total += s.len;
+    }
+    return r == 0;
+}
+
+/* Copies the frame of the chain at 'head', after 'skip' bytes of header,
+ * into 'data' ('len' bytes).  Returns false, breaking the ring, if the
+ * chain changed under us into an invalid one (what was not copied is then
+ * zeroed). */
+static bool
+tx_chain_copy(struct vhu_burst *b, uint16_t head, uint32_t skip,
+              uint8_t *data, uint32_t len)
+{
+    uint32_t copied = 0;
+    struct vhu_chain c;
+    struct vhu_seg s;
+    bool ok = true;
+    int r = 0;
+
+    vhu_chain_start(b, &c, head);
+    while (copied < len && (r = vhu_chain_next(b, &c, &s)) > 0) {
+        uint64_t gpa = s.gpa;
+        uint32_t n = s.len;
+
+        if (skip) {
+            uint32_t k = n < skip ? n : skip;
+
+            skip -= k;
+            gpa += k;
+            n -= k;
+        }
+        if (n > len - copied) {
+            n = len - copied;
+        }
+        if (s.write || !copy_from_guest(b, data + copied, gpa, n)) {
+            vhu_burst_fail(b, "transmit chain changed while being read");
+            ok = false;
+            break;
+        }
+        copied += n;
+    }
+    if (r < 0) {
+        ok = false;
+    }
+    if (copied < len) {
+        memset(data + copied, 0, len - copied);
+    }
+    return ok;
+}
+
+/* See vhost-engine.h.  The handles stored in 'pkts' are the caller's. */
+int
+vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
+                  vhu_alloc_fn *alloc, void *aux, void **pkts, int max)
+{
+    struct vhu_burst b;
+    uint32_t hlen;
+    int n = 0;
+
+    if (qp >= dev->opts.max_queue_pairs || max <= 0
+        || !vhu_burst_begin(&b, dev, 2 * qp + 1)) {
+        return 0;
+    }
+    hlen = net_hdr_len(b.features);
+
+    while (n < max && b.done < b.n_avail) {
+        struct vhu_vring *vr = b.vr;
+        uint64_t total;
+        uint16_t head;
+        uint32_t len;
+        void *data;
+        void *pkt;
+
+        if (!vhu_burst_head(&b, b.done, &head)
+            || !tx_chain_len(&b, head, &total)) {
+            break;
+        }
+        if (total < hlen || total - hlen > VHU_MAX_FRAME_LEN) {
+            /* Give the buffer back unused and count the bad frame. */
+            vhu_counter_add(&vr->stats.errors, 1);
+            vhu_burst_used(&b, b.done, head, 0);
+            vhu_burst_commit(&b, 1);
+            continue;
+        }
+        len = total - hlen;
+        pkt = alloc(aux, len, &data);
+        if (!pkt) {
+            break;
+        }
+        pkts[n++] = pkt;
+        if (!tx_chain_copy(&b, head, hlen, data, len)) {
+            break;
+        }
+        vhu_burst_used(&b, b.done, head, 0);
+        vhu_burst_commit(&b, 1);
+        vhu_counter_add(&vr->stats.packets, 1);
+        vhu_counter_add(&vr->stats.bytes, len);
+    }
+    vhu_burst_end(&b);
+    return n;
+}
+
+/* Enqueue (guest receive). */
+
+/* Streams a virtio-net header followed by a frame into guest buffers,
+ * remembering where the header went so that 'num_buffers' can be patched
+ * in once known. */
+struct rx_writer {
+    uint8_t hdr[VHU_NET_HDR_LEN_MRG];
+    uint32_t hlen;
+    const uint8_t *data;
+    uint32_t pos, total;        /* Bytes written, to write (hlen + frame). */
+    struct {
+        uint8_t *host;
+        uint64_t gpa;
+        uint32_t len;
+    } hdr_segs[VHU_NET_HDR_LEN_MRG];
+    unsigned int n_hdr_segs;
+};
+
+static void
+rx_writer_init(struct rx_writer *w, uint32_t hlen, const struct vhu_frame *f)
+{
+    memset(w->hdr, 0, sizeof w->hdr);
+    if (hlen == VHU_NET_HDR_LEN_MRG) {
+        uint16_t one = 1;
+
+        memcpy(&w->hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
+    }
+    w->hlen = hlen;
+    w->data = f->data;
+    w->pos = 0;
+    w->total = hlen + f->len;
+    w->n_hdr_segs = 0;
+}
+
+/* Writes as much of the stream as fits into guest buffer [gpa, gpa +
+ * len).  Returns the bytes written, or -1 if the buffer is not mapped. */
+static int64_t
+rx_fill(struct vhu_burst *b, struct rx_writer *w, uint64_t gpa, uint32_t len)
+{
+    int64_t written = 0;
+
+    while (len && w->pos < w->total) {
+        uint64_t contig, n;
+        uint8_t *host = vhu_mem_gpa_to_host(b->mem, &b->vr->mem_hint, gpa,
+                                            &contig);
+
+        if (!host) {
+            return -1;
+        }
+        n = len < contig ? len : contig;
+        if (n > w->total - w->pos) {
+            n = w->total - w->pos;
+        }
+        if (w->pos < w->hlen) {
+            uint32_t h = n < w->hlen - w->pos ? n : w->hlen - w->pos;
+
+            memcpy(host, &w->hdr[w->pos], h);
+            w->hdr_segs[w->n_hdr_segs].host = host;
+            w->hdr_segs[w->n_hdr_segs].gpa = gpa;
+            w->hdr_segs[w->n_hdr_segs].len = h;
+            w->n_hdr_segs++;
+            memcpy(host + h, w->data, n - h);
+        } else {
+            memcpy(host, w->data + (w->pos - w->hlen), n);
+        }
+        if (b->log) {
+            vhu_log_mark(b->log, gpa, n);
+        }
+        w->pos += n;
+        gpa += n;
+        len -= n;
+        written += n;
+    }
+    return written;
+}
+
+/* Writes 'nbufs' into the 'num_buffers' field of the header already
+ * written by 'w'. */
+static void
+rx_patch_num_buffers(struct vhu_burst *b, struct rx_writer *w,
+                     uint16_t nbufs)
+{
+    uint32_t pos = 0;
+    uint8_t bytes[2];
+
+    memcpy(bytes, &nbufs, sizeof bytes);
+    for (unsigned int i = 0; i < w->n_hdr_segs; i++) {
+        for (uint32_t j = 0; j < w->hdr_segs[i].len; j++, pos++) {
+            if (pos >= VHU_NET_HDR_NUM_BUFFERS_OFS) {
+                w->hdr_segs[i].host[j]
+                    = bytes[pos - VHU_NET_HDR_NUM_BUFFERS_OFS];
+                if (b->log) {
+                    vhu_log_mark(b->log, w->hdr_segs[i].gpa + j, 1);
+                }
+            }
+        }
+    }
+}
+
+/* Fills the chain at 'head' from 'w' until the chain or the stream ends.
+ * Stores the bytes written in '*written'.  Returns false, breaking the
+ * ring, if the chain is invalid. */
+static bool
+rx_fill_chain(struct vhu_burst *b, struct rx_writer *w, uint16_t head,
+              uint32_t *written)
+{
+    struct vhu_chain c;
+    struct vhu_seg s;
+    int r = 0;
+
+    *written = 0;
+    vhu_chain_start(b, &c, head);
+    while (w->pos < w->total && (r = vhu_chain_next(b, &c, &s)) > 0) {
+        int64_t n;
+
+        if (!s.write) {
+            vhu_burst_fail(b, "read-only descriptor in a receive chain");
+            return false;
+        }
+        n = rx_fill(b, w, s.gpa, s.len);
+        if (n < 0) {
+            vhu_burst_fail(b, "receive buffer at 0x%"PRIx64" (length %"
+                           PRIu32") not in mapped memory", s.gpa, s.len);
+            return false;
+        }
+        *written += n;
+    }
+    return r >= 0;
+}
+
+/* Checks the chain at 'head' before anything is written into it: every
+ * descriptor device-writable and mapped, up to 'need' bytes of capacity
+ * (the rest of the chain is not looked at); stores the capacity found in
+ * '*capp'.  Returns false, breaking the ring, if the chain is invalid. */
+static bool
+rx_check_chain(struct vhu_burst *b, uint16_t head, uint32_t need,
+               uint64_t *capp)
+{
+    uint64_t cap = 0;
+    struct vhu_chain c;
+    struct vhu_seg s;
+    int r = 0;
+
+    vhu_chain_start(b, &c, head);
+    while (cap < need && (r = vhu_chain_next(b, &c, &s)) > 0) {
+        if (!s.write) {
+            vhu_burst_fail(b, "read-only descriptor in a receive chain");
+            return false;
+        }
+        if (!guest_range_mapped(b, s.gpa, s.len)) {
+            vhu_burst_fail(b, "receive buffer at 0x%"PRIx64" (length %"
+                           PRIu32") not in mapped memory", s.gpa, s.len);
+            return false;
+        }
+        cap += s.len;
+    }
+    *capp = cap;
+    return r >= 0;
+}
+
+/* Copies frame 'f' into one or (with mergeable buffers) more chains.
+ * Returns 1 if it was copied, 0 if there is not enough room (nothing is
+ * committed), -1 if the ring broke. */
+static int
+rx_one(struct vhu_burst *b, const struct vhu_frame *f, uint32_t hlen,
+       bool mergeable)
+{
+    struct rx_writer w;
+    uint16_t nbufs = 0;
+
+    rx_writer_init(&w, hlen, f);
+    while (w.pos < w.total) {
+        uint32_t written;
+        uint64_t cap;
+        uint16_t head;
+
+        if (b->done + nbufs >= b->n_avail || (nbufs && !mergeable)) {
+            return 0;
+        }
+        if (!vhu_burst_head(b, b->done + nbufs, &head)
+            || !rx_check_chain(b, head, w.total - w.pos, &cap)) {
+            return -1;
+        }
+        if (!mergeable && cap < w.total) {
+            return 0;           /* Does not fit: leave the chain alone. */
+        }
+        if (!rx_fill_chain(b, &w, head, &written)) {
+            return -1;
+        }
+        vhu_burst_used(b, b->done + nbufs, head, written);
+        nbufs++;
+    }
+    if (mergeable) {
+        rx_patch_num_buffers(b, &w, nbufs);
+    }
+    vhu_burst_commit(b, nbufs);
+    return 1;
+}
+
+/* See vhost-engine.h.  A frame longer than VHU_MAX_FRAME_LEN counts as
+ * handled (an error) in the return value, so that the caller's "rest" is
+ * always a suffix of 'frames'. */
+int
+vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
+                  const struct vhu_frame *frames, int n)
+{
+    struct vhu_burst b;
+    bool mergeable;
+    uint32_t hlen;
+    int i;
+
+    if (qp >= dev->opts.max_queue_pairs || n <= 0
+        || !vhu_burst_begin(&b, dev, 2 * qp)) {
+        return 0;
+    }
+    hlen = net_hdr_len(b.features);
+    mergeable = (b.features & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)) != 0;
+
+    for (i = 0; i < n; i++) {
+        const struct vhu_frame *f = &frames[i];
+
+        if (f->len > VHU_MAX_FRAME_LEN) {
+            vhu_counter_add(&b.vr->stats.errors, 1);
+            continue;
+        }
+        if (rx_one(&b, f, hlen, mergeable) <= 0) {
+            break;
+        }
+        vhu_counter_add(&b.vr->stats.packets, 1);
+        vhu_counter_add(&b.vr->stats.bytes, f->len);
+    }
+    vhu_burst_end(&b);
+    return i;
+}
+
+/* Counts 'n' frames the caller dropped for the guest's receive queue of
+ * queue pair 'qp'. */
+void
+vhu_count_tx_drops(struct vhu_device *dev, unsigned int qp, uint64_t n)
+{
+    if (qp < dev->opts.max_queue_pairs) {
+        vhu_counter_add(&dev->vrings[2 * qp].stats.dropped, n);
+    }
+}

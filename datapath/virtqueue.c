@@ -1,0 +1,427 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <vhu-config.h>
+#include "virtqueue.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Split virtqueues: the control side of a ring's life cycle (publishing and
+ * unpublishing it to the data path) and the data path's ring access. */
+
+/* Control side. */
+
+/* Initializes 'vr' as a stopped ring with no fds. */
+void
+vhu_vring_init(struct vhu_vring *vr)
+{
+    memset(vr, 0, sizeof *vr);
+    atomic_init(&vr->live, false);
+    atomic_init(&vr->broken, false);
+    atomic_init(&vr->call_fd, -1);
+    atomic_init(&vr->avail_idx_seen, 0);
+    vr->kick_fd = -1;
+    vr->err_fd = -1;
+}
+
+/* True if 'vr' should be published to the data path: started, enabled,
+ * with a size, addresses and a memory table, and neither it nor the device
+ * broken. */
+bool
+vhu_vring_should_be_live(const struct vhu_device *dev,
+                         const struct vhu_vring *vr)
+{
+    bool enabled = vr->enable || !(vhu_device_features_relaxed(dev)
+                                   & VHU_BIT(VHU_F_PROTOCOL_FEATURES));
+
+    return (!dev->broken && vr->started && enabled && vr->has_num
+            && vr->has_addr && vhu_device_mem(dev)
+            && !atomic_load_explicit(&((struct vhu_vring *) vr)->broken,
+                                     memory_order_relaxed));
+}
+
+/* Takes 'vr' away from the data path, if it was live; the caller must
+ * then wait for a grace period before changing its data-path fields. */
+void
+vhu_vring_unpublish(struct vhu_device *dev, struct vhu_vring *vr)
+{
+    if (atomic_load_explicit(&vr->live, memory_order_relaxed)) {
+        atomic_store_explicit(&vr->live, false, memory_order_release);
+        vhu_device_want_grace(dev);
+        vhu_device_changed(dev);
+    }
+}
+
+/* Translates the ring addresses of 'vr' through the current memory table
+ * into its data-path fields.  Returns false, after logging why, if a ring
+ * is not entirely inside one mapped region. */
+static bool
+vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
+{
+    const struct vhu_mem *mem = vhu_device_mem(dev);
+    const struct vhu_vring_addr *a = &vr->addr;
+    unsigned int idx = vr - dev->vrings;
+    uint32_t size = vr->num;
+
+    vr->desc = vhu_mem_uva_range(mem, a->desc, VHU_DESC_BYTES(size));
+    vr->avail = vhu_mem_uva_range(mem, a->avail, VHU_AVAIL_BYTES(size));
+    vr->used = vhu_mem_uva_range(mem, a->used, VHU_USED_BYTES(size));
+    if (!vr->desc || !vr->avail || !vr->used) {
+        VHU_ERR("%s: vring %u: %s ring at 0x%"PRIx64" (size %"PRIu32") is "
+                "not inside mapped memory", dev->name, idx,
+                !vr->desc ? "descriptor" : !vr->avail ? "available" : "used",
+                !vr->desc ? a->desc : !vr->avail ? a->avail : a->used, size);
+        return false;
+    }
+    vr->size = size;
+    vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;
+    vr->log_addr = a->log;
+    return true;
+}
+
+/* Publishes 'vr' to the data path if it should be live, or unpublishes it
+ * if it should not.  Publishing waits while a grace period is pending (the
+ * data path may still be in a burst on the ring's old state); a ring whose
+ * addresses do not translate breaks the device. */
+void
+vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
+{
+    bool live = atomic_load_explicit(&vr->live, memory_order_relaxed);
+    bool should = vhu_vring_should_be_live(dev, vr);
+
+    if (live && !should) {
+        vhu_vring_unpublish(dev, vr);
+    } else if (!live && should && !dev->grace_wanted) {
+        if (!vring_translate(dev, vr)) {
+            vhu_device_break(dev);
+            return;
+        }
+        atomic_store_explicit(&vr->live, true, memory_order_release);
+        vhu_device_changed(dev);
+        VHU_DBG("%s: vring %td live (size %u, avail %u, used %u)",
+                dev->name, vr - dev->vrings, vr->size, vr->last_avail_idx,
+                vr->last_used_idx);
+    }
+}
+
+/* Calls vhu_vring_sync() for every ring. */
+void
+vhu_vring_sync_all(struct vhu_device *dev)
+{
+    for (size_t i = 0; i < VHU_MAX_VRINGS && !dev->broken; i++) {
+        vhu_vring_sync(dev, &dev->vrings[i]);
+    }
+}
+
+/* Closes the kick, call and error fds of 'vr' after a grace period. */
+void
+vhu_vring_close_fds(struct vhu_device *dev, struct vhu_vring *vr)
+{
+    vhu_device_retire_fd(dev, vr->kick_fd);
+    vr->kick_fd = -1;
+    vhu_device_retire_fd(dev, atomic_exchange_explicit(&vr->call_fd, -1,
+                                                       memory_order_relaxed));
+    vhu_device_retire_fd(dev, vr->err_fd);
+    vr->err_fd = -1;
+}
+
+/* Data path. */
+
+/* Reads a 16-bit field of guest memory exactly once. */
+static inline uint16_t
+read_u16(const uint16_t *p)
+{
+    return *(const volatile uint16_t *) p;
+}
+
+/* Writes a 16-bit field of guest memory exactly once. */
+static inline void
+write_u16(uint16_t *p, uint16_t v)
+{
+    *(volatile uint16_t *) p = v;
+}
+
+/* Copies descriptor '*src' from guest memory into '*dst', reading each
+ * field exactly once (the guest may change it meanwhile). */
+static inline void
+read_desc(const struct vhu_desc *src, struct vhu_desc *dst)
+{
+    const volatile struct vhu_desc *v = src;
+
+    dst->addr = v->addr;
+    dst->len = v->len;
+    dst->flags = v->flags;
+    dst->next = v->next;
+}
+
+/* Marks bytes [ofs, ofs + len) of the used ring dirty, if logging it. */
+static inline void
+log_used(const struct vhu_burst *b, uint64_t ofs, uint64_t len)
+{
+    if (b->log && b->vr->log_used) {
+        vhu_log_mark(b->log, b->vr->log_addr + ofs, len);
+    }
+}
+
+/* Stops the ring of burst 'b' because of invalid guest input described by
+ * 'format', counting an error and logging once. */
+void
+vhu_burst_fail(struct vhu_burst *b, const char *format, ...)
+{
+    char msg[160];
+    va_list args;
+
+    va_start(args, format);
+    vsnprintf(msg, sizeof msg, format, args);
+    va_end(args);
+
+    if (!atomic_exchange_explicit(&b->vr->broken, true,
+                                  memory_order_relaxed)) {
+        VHU_WARN("%s: vring %u: %s; stopping the queue", b->dev->name,
+                 b->vring, msg);
+        vhu_device_changed(b->dev);
+    }
+    vhu_counter_add(&b->vr->stats.errors, 1);
+}
+
+/* Starts a burst on ring 'vring' of 'dev'.  Returns false if the ring is not
+ * live, broken, or has nothing available (then the burst is over). */
+bool
+vhu_burst_begin(struct vhu_burst *b, struct vhu_device *dev,
+                unsigned int vring)
+{
+    struct vhu_vring *vr = &dev->vrings[vring];
+    uint16_t avail_idx;
+
+    if (!atomic_load_explicit(&vr->live, memory_order_acquire)
+        || atomic_load_explicit(&vr->broken, memory_order_relaxed)) {
+        return false;
+    }
+    b->dev = dev;
+    b->vr = vr;
+    b->vring = vring;
+    b->mem = vhu_device_mem(dev);
+    b->features = vhu_device_features_relaxed(dev);
+    b->log = NULL;
+    if (b->features & VHU_BIT(VHU_F_LOG_ALL)) {
+        b->log = atomic_load_explicit(&dev->log, memory_order_acquire);
+    }
+    b->done = 0;
+    b->n_avail = 0;
+    if (!b->mem) {
+        return false;
+    }
+
+    avail_idx = read_u16(&vr->avail->idx);
+    atomic_thread_fence(memory_order_acquire);
+    atomic_store_explicit(&vr->avail_idx_seen, avail_idx,
+                          memory_order_relaxed);
+    b->n_avail = avail_idx - vr->last_avail_idx;
+    if (b->n_avail > vr->size) {
+        vhu_burst_fail(b, "available index %u is more than the ring size "
+                       "%u ahead of %u", avail_idx, vr->size,
+                       vr->last_avail_idx);
+        b->n_avail = 0;
+        return false;
+    }
+    return b->n_avail > 0;
+}
+
+/* Reads into '*head' the descriptor head 'ofs' entries after the last one
+ * consumed ('ofs' < b->n_avail).  Returns false, breaking the ring, if it
+ * is out of range. */
+bool
+vhu_burst_head(struct vhu_burst *b, uint16_t ofs, uint16_t *head)
+{
+    struct vhu_vring *vr = b->vr;
+    uint16_t slot = (uint16_t) (vr->last_avail_idx + ofs) & (vr->size - 1);
+
+    *head = read_u16(&vr->avail->ring[slot]);
+    if (*head >= vr->size) {
+        vhu_burst_fail(b, "descriptor head %u out of range", *head);
+        return false;
+    }
+    return true;
+}
+
+/* Writes the used element 'ofs' entries after the last one published
+ * (invisible to the guest until vhu_burst_end()). */
+void
+vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
+{
+    struct vhu_vring *vr = b->vr;
+    uint16_t slot = (uint16_t) (vr->last_used_idx + ofs) & (vr->size - 1);
+    struct vhu_used_elem *e = &vr->used->ring[slot];
+
+    e->id = id;
+    e->len = len;
+    log_used(b, offsetof(struct vhu_used, ring) + slot * sizeof *e,
+             sizeof *e);
+}
+
+/* Commits 'n' more heads consumed with their used elements written. */
+void
+vhu_burst_commit(struct vhu_burst *b, uint16_t n)
+{
+    b->done += n;
+}
+
+/* True if the guest wants to be called now that the used index moved
+ * (virtio 1.x 2.7.7 and 2.7.10). */
+static bool
+need_call(struct vhu_burst *b)
+{
+    struct vhu_vring *vr = b->vr;
+
+    if (b->features & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) {
+        uint16_t old = vr->signalled_used;
+        uint16_t new = vr->last_used_idx;
+        bool valid = vr->signalled_used_valid;
+        uint16_t event = read_u16(&vr->avail->ring[vr->size]);
+
+        vr->signalled_used = new;
+        vr->signalled_used_valid = true;
+        return !valid || (uint16_t) (new - event - 1) < (uint16_t) (new - old);
+    }
+    return !(read_u16(&vr->avail->flags) & VHU_AVAIL_F_NO_INTERRUPT);
+}
+
+/* Ends burst 'b': publishes the used elements committed, sets avail_event
+ * and calls the guest once if it asked for it. */
+void
+vhu_burst_end(struct vhu_burst *b)
+{
+    struct vhu_vring *vr = b->vr;
+    bool event_idx = (b->features
+                      & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) != 0;
+
+    if (b->done) {
+        vr->last_avail_idx += b->done;
+        vr->last_used_idx += b->done;
+        atomic_thread_fence(memory_order_release);
+        write_u16(&vr->used->idx, vr->last_used_idx);
+        log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
+    }
+    if (event_idx) {
+        /* Ask for a kick when the guest makes the next head available. */
+        uint16_t *avail_event = (uint16_t *) &vr->used->ring[vr->size];
+
+        if (read_u16(avail_event) != vr->last_avail_idx) {
+            write_u16(avail_event, vr->last_avail_idx);
+            log_used(b, VHU_USED_BYTES(vr->size) - 2, sizeof(uint16_t));
+        }
+    }
+    if (b->done) {
+        int fd;
+
+        /* Order the used index store before reading used_event/flags. */
+        atomic_thread_fence(memory_order_seq_cst);
+        fd = atomic_load_explicit(&vr->call_fd, memory_order_relaxed);
+        if (need_call(b) && fd >= 0) {
+            uint64_t one = 1;
+
+            if (write(fd, &one, sizeof one) == sizeof one) {
+                vhu_counter_add(&vr->stats.notifications, 1);
+            }
+        }
+    }
+}
+
+/* Starts walking the chain at 'head' (already checked < ring size). */
+void
+vhu_chain_start(struct vhu_burst *b, struct vhu_chain *c, uint16_t head)
+{
+    c->table = b->vr->desc;
+    c->table_size = b->vr->size;
+    c->count = 0;
+    c->max = b->vr->size;
+    c->next = head;
+    c->more = true;
+    c->indirect = false;
+}
+
+/* Stores the next buffer of chain 'c' in '*seg'.  Returns 1 if there is
+ * one, 0 at the end of the chain, -1 if the chain is invalid (the ring is
+ * then broken).  Each descriptor is read from guest memory once. */
+int
+vhu_chain_next(struct vhu_burst *b, struct vhu_chain *c, struct vhu_seg *seg)
+{
+    struct vhu_desc d;
+
+    for (;;) {
+        if (!c->more) {
+            return 0;
+        }
+        if (c->next >= c->table_size) {
+            vhu_burst_fail(b, "descriptor index %u out of range (%"PRIu32")",
+                           c->next, c->table_size);
+            return -1;
+        }
+        if (++c->count > c->max) {
+            vhu_burst_fail(b, "descriptor chain longer than %"PRIu32
+                           " (loop?)", c->max);
+            return -1;
+        }
+        read_desc(&c->table[c->next], &d);
+        if (!(d.flags & VHU_DESC_F_INDIRECT)) {
+            break;
+        }
+
+        /* Switch to an indirect table. */
+        if (c->indirect) {
+            vhu_burst_fail(b, "nested indirect descriptor table");
+            return -1;
+        }
+        if (!(b->features & VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC))) {
+            vhu_burst_fail(b, "indirect descriptor not negotiated");
+            return -1;
+        }
+        if (d.flags & VHU_DESC_F_NEXT) {
+            vhu_burst_fail(b, "indirect descriptor with NEXT flag");
+            return -1;
+        }
+        if (!d.len || d.len % sizeof(struct vhu_desc)
+            || d.len / sizeof(struct vhu_desc) > VHU_MAX_RING_SIZE) {
+            vhu_burst_fail(b, "indirect table length %"PRIu32" invalid",
+                           d.len);
+            return -1;
+        }
+        c->table = vhu_mem_gpa_range(b->mem, &b->vr->mem_hint, d.addr,
+                                     d.len);
+        if (!c->table) {
+            vhu_burst_fail(b, "indirect table at 0x%"PRIx64" (length %"
+                           PRIu32") not in mapped memory", d.addr, d.len);
+            return -1;
+        }
+        c->table_size = c->max = d.len / sizeof(struct vhu_desc);
+        c->count = 0;
+        c->next = 0;
+        c->indirect = true;
+    }
+
+    seg->gpa = d.addr;
+    seg->len = d.len;
+    seg->write = (d.flags & VHU_DESC_F_WRITE) != 0;
+    c->more = (d.flags & VHU_DESC_F_NEXT) != 0;
+    c->next = d.next;
+    return 1;
+}

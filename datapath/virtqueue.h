@@ -1,0 +1,79 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef VHU_VIRTQUEUE_H
+#define VHU_VIRTQUEUE_H 1
+
+/* Split virtqueue access for the data path (virtqueue.c), knowing nothing
+ * of networking.
+ *
+ * A burst starts with vhu_burst_begin(), which checks that the ring is live
+ * and loads the memory table, the dirty log and the features once.  The
+ * caller then takes heads in order with vhu_burst_head(), walks each chain
+ * with vhu_chain_start()/vhu_chain_next(), writes used elements with
+ * vhu_burst_used() and commits whole chains with vhu_burst_commit().
+ * vhu_burst_end() publishes the used index, updates avail_event and calls
+ * the guest if needed (one eventfd write at most).  An invalid descriptor
+ * or index breaks the ring (vhu_burst_fail()); what was committed before is
+ * still published. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "device-private.h"
+
+struct vhu_burst {
+    struct vhu_device *dev;
+    struct vhu_vring *vr;
+    unsigned int vring;
+    const struct vhu_mem *mem;
+    const struct vhu_log_map *log;  /* NULL unless logging. */
+    uint64_t features;
+    uint16_t n_avail;           /* Heads available at the start. */
+    uint16_t done;              /* Heads consumed and used so far. */
+};
+
+/* One descriptor's buffer. */
+struct vhu_seg {
+    uint64_t gpa;
+    uint32_t len;
+    bool write;                 /* Device-writable. */
+};
+
+/* Walks one descriptor chain, following at most one indirect table. */
+struct vhu_chain {
+    const struct vhu_desc *table;
+    uint32_t table_size;
+    uint32_t count, max;
+    uint16_t next;
+    bool more;
+    bool indirect;
+};
+
+bool vhu_burst_begin(struct vhu_burst *, struct vhu_device *,
+                     unsigned int vring);
+bool vhu_burst_head(struct vhu_burst *, uint16_t ofs, uint16_t *head);
+void vhu_burst_used(struct vhu_burst *, uint16_t ofs, uint32_t id,
+                    uint32_t len);
+void vhu_burst_commit(struct vhu_burst *, uint16_t n);
+void vhu_burst_end(struct vhu_burst *);
+void vhu_burst_fail(struct vhu_burst *, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void vhu_chain_start(struct vhu_burst *, struct vhu_chain *, uint16_t head);
+int vhu_chain_next(struct vhu_burst *, struct vhu_chain *, struct vhu_seg *);
+
+#endif /* virtqueue.h */
