@@ -17,3 +17,15 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/virtqueue.c \
 	datapath/virtqueue.h
 
+# Unit tests of the engine (tests/datapath.at runs one case per test).
+check_PROGRAMS += tests/test-datapath
+tests_test_datapath_SOURCES = \
+	tests/test-datapath.c \
+	tests/test-datapath.h \
+	tests/test-datapath-dirty-log.c \
+	tests/test-datapath-memory.c \
+	tests/test-datapath-messages.c \
+	tests/test-datapath-virtqueue.c
+tests_test_datapath_CPPFLAGS = -I$(top_builddir) -I$(srcdir)/datapath
+tests_test_datapath_LDADD = datapath/libvhost-engine.la
+EXTRA_DIST += tests/datapath.at

@@ -1,0 +1,452 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <vhu-config.h>
+#include "test-datapath.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Tests of the memory table: SET_MEM_TABLE, ADD_MEM_REG, REM_MEM_REG and
+ * translation. */
+
+#define F_BASE (VHU_BIT(VHU_VIRTIO_F_VERSION_1) \
+                | VHU_BIT(VHU_F_PROTOCOL_FEATURES))
+#define PF_BASE (VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK) \
+                 | VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+
+/* Sends a SET_MEM_TABLE with 'n' regions 'r', payload 'size' bytes (0 for
+ * the right size) and 'n_fds' fds of guest memory. */
+static void
+send_table(struct fe *fe, const struct vhu_mem_region *r, uint32_t n,
+           uint32_t size, size_t n_fds)
+{
+    struct vhu_mem_table t;
+    int fds[VHU_MSG_MAX_FDS];
+
+    memset(&t, 0, sizeof t);
+    t.nregions = n;
+    memcpy(t.regions, r, (n < 8 ? n : 8) * sizeof *r);
+    for (size_t i = 0; i < n_fds; i++) {
+        fds[i] = dup(fe->memfd);
+    }
+    fe_send(fe, VHU_REQ_SET_MEM_TABLE, 0, &t,
+            size ? size : 8 + (n < 8 ? n : 8) * sizeof *r, fds, n_fds);
+}
+
+/* Expects SET_MEM_TABLE with 'r' to break a fresh device. */
+static void
+expect_bad_table(const struct vhu_mem_region *r, uint32_t n)
+{
+    struct fe fe;
+
+    fe_init(&fe, 1);
+    send_table(&fe, r, n, 0, n < 8 ? n : 8);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+#define REGION(GPA, SIZE, UVA, OFS) { GPA, SIZE, UVA, OFS }
+
+static void
+test_overlap(void)
+{
+    struct vhu_mem_region r[2] = {
+        REGION(0, 0x80000, UVA_BASE, 0),
+        REGION(0x7f000, 0x80000, UVA_BASE + 0x100000, 0),
+    };
+    expect_bad_table(r, 2);
+}
+
+static void
+test_overlap_uva(void)
+{
+    struct vhu_mem_region r[2] = {
+        REGION(0, 0x80000, UVA_BASE, 0),
+        REGION(0x100000, 0x40000, UVA_BASE + 0x1000, 0),
+    };
+    expect_bad_table(r, 2);
+}
+
+static void
+test_zero_size(void)
+{
+    struct vhu_mem_region r[1] = { REGION(0, 0, UVA_BASE, 0) };
+    expect_bad_table(r, 1);
+}
+
+static void
+test_gpa_wrap(void)
+{
+    struct vhu_mem_region r[1] = {
+        REGION(UINT64_MAX - 0xfff, 0x2000, UVA_BASE, 0),
+    };
+    expect_bad_table(r, 1);
+}
+
+static void
+test_uva_wrap(void)
+{
+    struct vhu_mem_region r[1] = {
+        REGION(0, 0x2000, UINT64_MAX - 0xfff, 0),
+    };
+    expect_bad_table(r, 1);
+}
+
+static void
+test_offset_wrap(void)
+{
+    struct vhu_mem_region r[1] = {
+        REGION(0, 0x2000, UVA_BASE, UINT64_MAX - 0xfff),
+    };
+    expect_bad_table(r, 1);
+}
+
+static void
+test_beyond_file(void)
+{
+    struct vhu_mem_region r[1] = {
+        REGION(0, GUEST_SIZE, UVA_BASE, 0x1000),
+    };
+    expect_bad_table(r, 1);
+}
+
+static void
+test_zero_regions(void)
+{
+    expect_bad_table(NULL, 0);
+}
+
+static void
+test_too_many_regions(void)
+{
+    struct vhu_mem_region r[8];
+    struct fe fe;
+
+    for (int i = 0; i < 8; i++) {
+        struct vhu_mem_region x = REGION(i * 0x10000, 0x10000,
+                                         UVA_BASE + i * 0x10000,
+                                         i * 0x10000);
+        r[i] = x;
+    }
+    fe_init(&fe, 1);
+    send_table(&fe, r, 9, 8 + 8 * sizeof r[0], 8);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+static void
+test_fd_mismatch(void)
+{
+    struct vhu_mem_region r[2] = {
+        REGION(0, 0x80000, UVA_BASE, 0),
+        REGION(0x80000, 0x80000, UVA_BASE + 0x80000, 0x80000),
+    };
+    struct fe fe;
+
+    fe_init(&fe, 1);
+    send_table(&fe, r, 2, 0, 1);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+static void
+test_short_payload(void)
+{
+    struct vhu_mem_region r[2] = {
+        REGION(0, 0x80000, UVA_BASE, 0),
+        REGION(0x80000, 0x80000, UVA_BASE + 0x80000, 0x80000),
+    };
+    struct fe fe;
+
+    fe_init(&fe, 1);
+    send_table(&fe, r, 2, 8 + sizeof r[0], 2);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+static void
+test_bad_fd(void)
+{
+    struct vhu_mem_table t = { .nregions = 1 };
+    struct fe fe;
+
+    fe_init(&fe, 1);
+    t.regions[0].memory_size = 0x1000;
+    t.regions[0].userspace_addr = UVA_BASE;
+    {
+        int fds[1];
+        int p[2];
+
+        /* A pipe cannot be mapped. */
+        CHECK(!pipe(p), "pipe");
+        close(p[1]);
+        fds[0] = p[0];
+        fe_send(&fe, VHU_REQ_SET_MEM_TABLE, 0, &t, 8 + sizeof t.regions[0],
+                fds, 1);
+    }
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+/* Sends and receives one frame each way on queue pair 0 and checks the
+ * data, with buffers at 'tx_gpa' and 'rx_gpa'. */
+static void
+round_trip(struct fe *fe, uint64_t tx_gpa, uint64_t rx_gpa, uint32_t len)
+{
+    uint8_t *frame = malloc(len);
+    struct test_pkt *pkt;
+    struct vhu_frame f;
+    uint32_t id, ulen;
+
+    fill_pattern(frame, len, len);
+    fe_tx_frame(fe, 1, frame, len, tx_gpa, 12);
+    CHECK(fe_dequeue(fe, 0, &pkt, 1) == 1, "no frame dequeued");
+    CHECK(pkt->len == len && !memcmp(pkt->data, frame, len),
+          "dequeued frame differs (len %"PRIu32")", pkt->len);
+    free(pkt);
+    CHECK(fe_get_used(fe, 1, &id, &ulen), "tx buffer not used");
+
+    fe_post_rx(fe, 0, rx_gpa, len + 12);
+    f.data = frame;
+    f.len = len;
+    CHECK(vhu_enqueue_burst(fe->dev, 0, &f, 1) == 1, "not enqueued");
+    CHECK(fe_get_used(fe, 0, &id, &ulen) && ulen == len + 12,
+          "rx used len %"PRIu32, ulen);
+    for (uint32_t i = 0; i < len; i++) {
+        uint8_t b = *(uint8_t *) fe_gpa(fe, rx_gpa + 12 + i);
+
+        CHECK(b == frame[i], "rx byte %"PRIu32" differs", i);
+    }
+    free(frame);
+}
+
+/* Memory from a file offset that is not page aligned. */
+static void
+test_unaligned_offset(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);       /* Table: [0, GUEST_SIZE) at offset 0. */
+    fe.n_regions = 0;
+    fe_add_region(&fe, 0, GUEST_SIZE - 0x2000, 0x1234);
+    fe_send_mem_table(&fe);
+    CHECK(!vhu_device_is_broken(fe.dev), "broken");
+    fe_setup_vring(&fe, 0, 256);
+    fe_setup_vring(&fe, 1, 256);
+    fe_grace(&fe);
+    CHECK(vhu_rx_ready(fe.dev, 0), "not ready");
+    round_trip(&fe, BUF_BASE, BUF_BASE + 0x10000, 1000);
+    fe_destroy(&fe);
+}
+
+/* Buffers spanning two adjacent regions. */
+static void
+test_spanning_regions(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+        .two_regions = true,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    round_trip(&fe, GUEST_SIZE / 2 - 100, GUEST_SIZE / 2 - 30, 1500);
+    round_trip(&fe, GUEST_SIZE / 2 - 5, GUEST_SIZE / 2 - 7, 64);
+    fe_destroy(&fe);
+}
+
+/* A new table while rings are live: rings stop until the grace period,
+ * then run on the new table. */
+static void
+test_replace_live(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    round_trip(&fe, BUF_BASE, BUF_BASE + 0x1000, 100);
+    fe.n_regions = 0;
+    fe_add_region(&fe, 0, GUEST_SIZE / 2, 0);
+    fe_add_region(&fe, GUEST_SIZE / 2, GUEST_SIZE / 2, GUEST_SIZE / 2);
+    fe_send_mem_table(&fe);
+    CHECK(!vhu_rx_ready(fe.dev, 0), "ring live with the old table");
+    CHECK(vhu_device_wants_grace(fe.dev), "no grace");
+    vhu_device_grace_done(fe.dev);
+    CHECK(vhu_rx_ready(fe.dev, 0) && vhu_tx_ready(fe.dev, 0),
+          "rings not back");
+    round_trip(&fe, GUEST_SIZE / 2 - 10, BUF_BASE + 0x1000, 100);
+    fe_destroy(&fe);
+}
+
+/* Sends ADD_MEM_REG or REM_MEM_REG with NEED_REPLY; returns the ack. */
+static uint64_t
+mem_reg(struct fe *fe, uint32_t request, uint64_t gpa, uint64_t size,
+        uint64_t ofs, size_t n_fds)
+{
+    struct vhu_mem_single m = {
+        .region = { gpa, size, UVA_BASE + gpa, ofs },
+    };
+    int fd = dup(fe->memfd);
+
+    fe_send(fe, request, VHU_VERSION | VHU_FLAG_NEED_REPLY, &m, sizeof m,
+            &fd, n_fds);
+    if (!n_fds) {
+        close(fd);
+    }
+    if (vhu_device_is_broken(fe->dev)) {
+        return UINT64_MAX;
+    }
+    return fe_expect_ack(fe, request);
+}
+
+static void
+test_add_rem_mem_reg(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+    };
+    struct vhu_vring_info info;
+    struct test_pkt *pkt;
+    uint8_t frame[64] = { 0 };
+    struct fe fe;
+
+    fe_init(&fe, 1);
+    fe_destroy(&fe);
+    fe_setup(&fe, &opts);
+    /* Start over with only the first half, then add the second. */
+    CHECK(mem_reg(&fe, VHU_REQ_REM_MEM_REG, 0, GUEST_SIZE, 0, 1) == 0,
+          "rem");
+    CHECK(!vhu_rx_ready(fe.dev, 0), "ready without memory");
+    fe_grace(&fe);
+    CHECK(mem_reg(&fe, VHU_REQ_ADD_MEM_REG, 0, GUEST_SIZE / 2, 0, 1) == 0,
+          "add");
+    fe_grace(&fe);
+    CHECK(vhu_rx_ready(fe.dev, 0), "not ready with memory");
+    CHECK(mem_reg(&fe, VHU_REQ_ADD_MEM_REG, GUEST_SIZE / 2, GUEST_SIZE / 2,
+                  GUEST_SIZE / 2, 1) == 0, "add 2");
+    CHECK(vhu_rx_ready(fe.dev, 0), "add stopped the rings");
+    fe_grace(&fe);
+    fe.n_regions = 0;
+    fe_add_region(&fe, 0, GUEST_SIZE / 2, 0);
+    fe_add_region(&fe, GUEST_SIZE / 2, GUEST_SIZE / 2, GUEST_SIZE / 2);
+    round_trip(&fe, GUEST_SIZE / 2 + 0x1000, GUEST_SIZE / 2 + 0x2000, 300);
+
+    /* Remove the second half: buffers there now break the ring. */
+    CHECK(mem_reg(&fe, VHU_REQ_REM_MEM_REG, GUEST_SIZE / 2, GUEST_SIZE / 2,
+                  0, 0) == 0, "rem 2");
+    fe_grace(&fe);
+    fe_tx_frame(&fe, 1, frame, sizeof frame, GUEST_SIZE / 2 + 0x1000, 12);
+    CHECK(fe_dequeue(&fe, 0, &pkt, 1) == 0, "dequeued from unmapped memory");
+    vhu_device_vring_info(fe.dev, 1, &info);
+    CHECK(info.broken, "ring not broken");
+    CHECK(!vhu_device_is_broken(fe.dev), "device broken");
+    fe_destroy(&fe);
+}
+
+static void
+test_add_mem_reg_overlap(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    mem_reg(&fe, VHU_REQ_ADD_MEM_REG, 0x1000, 0x1000, 0, 1);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+static void
+test_add_mem_reg_no_fd(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    mem_reg(&fe, VHU_REQ_ADD_MEM_REG, GUEST_SIZE, 0x1000, 0, 0);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+static void
+test_add_mem_reg_too_many(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE,
+    };
+    struct fe fe;
+    int i;
+
+    fe_setup(&fe, &opts);
+    for (i = 1; i < VHU_MAX_MEM_REGIONS; i++) {
+        CHECK(mem_reg(&fe, VHU_REQ_ADD_MEM_REG, GUEST_SIZE * 2 + i * 0x1000,
+                      0x1000, 0, 1) == 0, "add %d", i);
+        fe_grace(&fe);
+    }
+    mem_reg(&fe, VHU_REQ_ADD_MEM_REG, GUEST_SIZE * 4, 0x1000, 0, 1);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+static void
+test_rem_mem_reg_unknown(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    CHECK(mem_reg(&fe, VHU_REQ_REM_MEM_REG, 0x1000, 0x1000, 0, 0) != 0,
+          "removal of an unknown region acked");
+    CHECK(!vhu_device_is_broken(fe.dev), "broken");
+    fe_destroy(&fe);
+}
+
+const struct test memory_tests[] = {
+    { "mem-table-overlap", test_overlap },
+    { "mem-table-overlap-uva", test_overlap_uva },
+    { "mem-table-zero-size", test_zero_size },
+    { "mem-table-gpa-wrap", test_gpa_wrap },
+    { "mem-table-uva-wrap", test_uva_wrap },
+    { "mem-table-offset-wrap", test_offset_wrap },
+    { "mem-table-beyond-file", test_beyond_file },
+    { "mem-table-zero-regions", test_zero_regions },
+    { "mem-table-too-many-regions", test_too_many_regions },
+    { "mem-table-fd-mismatch", test_fd_mismatch },
+    { "mem-table-short-payload", test_short_payload },
+    { "mem-table-unmappable-fd", test_bad_fd },
+    { "mem-table-unaligned-offset", test_unaligned_offset },
+    { "mem-spanning-regions", test_spanning_regions },
+    { "mem-table-replace-live", test_replace_live },
+    { "mem-reg-add-remove", test_add_rem_mem_reg },
+    { "mem-reg-add-overlap", test_add_mem_reg_overlap },
+    { "mem-reg-add-no-fd", test_add_mem_reg_no_fd },
+    { "mem-reg-add-too-many", test_add_mem_reg_too_many },
+    { "mem-reg-remove-unknown", test_rem_mem_reg_unknown },
+    { NULL, NULL },
+};
