@@ -803,7 +803,6 @@ test_restart_after_broken(void)
     uint32_t req, size;
     struct test_pkt *pkt;
     struct fe fe;
-    int fd;
 
     setup(&fe, F_VQ);
     fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
@@ -822,7 +821,6 @@ test_restart_after_broken(void)
     CHECK(vhu_rx_ready(fe.dev, 0), "ring not restarted");
     fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
     expect_dequeue(&fe, frame, sizeof frame);
-    (void) fd;
     fe_destroy(&fe);
 }
 
