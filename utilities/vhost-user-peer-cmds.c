@@ -307,15 +307,16 @@ peer_run_tx_burst(struct peer_run *run, uint64_t budget)
     unsigned int n;
 
     for (n = 0; n < budget; n++) {
-        struct peer_vring *vr = &peer->queues[run->next_q].tx;
+        struct peer_queue *q = &peer->queues[run->next_q];
         uint16_t id;
-        uint8_t *frame = peer_tx_slot(peer, vr, &id);
+        uint8_t *frame = peer_tx_slot(peer, &q->tx, &id);
 
         if (!frame) {
             break;
         }
         peer_make_frame(run->opts, frame, run->seq++, len);
-        peer_tx_put(peer, vr, id, len);
+        peer_tx_put(peer, &q->tx, id, len);
+        q->tx_frames++;
         run->stats.tx_frames++;
         run->stats.tx_bytes += len;
         run->next_q = (run->next_q + 1) % peer->n_queues;
@@ -336,12 +337,12 @@ peer_run_rx_burst(struct peer_run *run)
     unsigned int total = 0;
 
     for (unsigned int i = 0; i < peer->n_queues; i++) {
-        struct peer_vring *vr = &peer->queues[i].rx;
+        struct peer_queue *q = &peer->queues[i];
 
         for (unsigned int n = 0; n < PEER_BURST; n++) {
             uint8_t *frame;
             uint32_t len;
-            int retval = peer_rx_next(peer, vr, &frame, &len);
+            int retval = peer_rx_next(peer, &q->rx, &frame, &len);
 
             if (!retval) {
                 break;
@@ -349,10 +350,11 @@ peer_run_rx_burst(struct peer_run *run)
                 run->stats.rx_errors++;
             } else {
                 peer_count_rx(run, frame, len);
+                q->rx_frames++;
             }
             total++;
         }
-        peer_publish(peer, vr);
+        peer_publish(peer, &q->rx);
     }
     return total;
 }
@@ -464,6 +466,7 @@ peer_echo_queue(struct peer_run *run, struct peer_queue *q)
             continue;
         }
         run->stats.rx_frames++;
+        q->rx_frames++;
         if (len < 12 || len > room) {
             run->stats.rx_other++;
             continue;
@@ -473,6 +476,7 @@ peer_echo_queue(struct peer_run *run, struct peer_queue *q)
         memcpy(out + 6, frame, 6);
         memcpy(out + 12, frame + 12, len - 12);
         peer_tx_put(peer, &q->tx, id, len);
+        q->tx_frames++;
         run->stats.tx_frames++;
         run->stats.tx_bytes += len;
     }
@@ -587,5 +591,12 @@ peer_run_command(struct peer *peer)
         break;
     }
     fflush(stdout);
+
+    for (unsigned int i = 0; i < peer->n_queues; i++) {
+        const struct peer_queue *q = &peer->queues[i];
+
+        peer_info(peer->opts, "queue %u: sent %"PRIu64", received %"PRIu64,
+                  i, q->tx_frames, q->rx_frames);
+    }
     return run.failed ? -1 : 0;
 }

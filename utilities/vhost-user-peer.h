@@ -129,6 +129,8 @@ struct peer_vring {
 struct peer_queue {
     struct peer_vring rx;       /* vring 2 * i. */
     struct peer_vring tx;       /* vring 2 * i + 1. */
+    uint64_t rx_frames;         /* Frames received on this queue. */
+    uint64_t tx_frames;         /* Frames placed on this queue. */
 };
 
 /* Statistics the commands keep. */
