@@ -7,7 +7,9 @@ ofproto_ext_libnetdev_vhost_user_la_CPPFLAGS = \
 	$(OVS_INCLUDES) -I$(srcdir)/datapath
 ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/netdev-vhost-user.c \
-	ofproto-ext/netdev-vhost-user.h
+	ofproto-ext/netdev-vhost-user.h \
+	ofproto-ext/vhost-user-ctl.c \
+	ofproto-ext/vhost-user-ctl.h
 ofproto_ext_libnetdev_vhost_user_la_LIBADD = datapath/libvhost-engine.la
 
 # Built as "ovs-vswitchd": Open vSwitch names its pidfile and control socket

@@ -17,9 +17,10 @@
 /* The vhost-user netdev classes: ports whose peer is a virtio-net frontend
  * (QEMU, DPDK virtio-user) speaking vhost-user over a UNIX socket.
  *
- * This is the skeleton: the classes register, take their options and report
- * their configuration, but serve no frontend yet, so they pass no traffic:
- * they receive nothing and count every packet sent to them as dropped. */
+ * Each port has one engine device (datapath/vhost-engine.h).  The control
+ * thread (vhost-user-ctl.c) serves its socket; PMD threads move packets:
+ * queue pair N of the guest is rxq N (the guest's transmit ring) and a
+ * transmit ring (the guest's receive ring) of the port. */
 
 #include <config.h>
 
@@ -28,31 +29,77 @@
 #include <errno.h>
 #include <string.h>
 
+#include "coverage.h"
 #include "dirs.h"
 #include "dp-packet.h"
 #include "netdev-provider.h"
 #include "openvswitch/vlog.h"
+#include "ovs-atomic.h"
+#include "ovs-numa.h"
 #include "ovs-thread.h"
+#include "packets.h"
 #include "smap.h"
 #include "util.h"
+#include "vhost-engine.h"
+#include "vhost-user-ctl.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_vhost_user);
+
+COVERAGE_DEFINE(vhost_user_tx_not_running);
+COVERAGE_DEFINE(vhost_user_tx_retry);
 
 /* Bounds of options:tx-retries-max, as in OVS-DPDK. */
 #define VHOST_TX_RETRIES_MIN 0
 #define VHOST_TX_RETRIES_MAX 32
 #define VHOST_TX_RETRIES_DEF 8
 
+/* MTU limits: what NET_SET_MTU and mtu_request may set. */
+#define VHOST_MIN_MTU 68
+#define VHOST_MAX_MTU 9710
+
+/* Room left in front of a received frame, for headers that actions push
+ * (VLAN, MPLS, tunnel encapsulation). */
+#define VHOST_PACKET_HEADROOM 128
+
+/* The largest frame the switch sends for an MTU, as OVS-DPDK computes it:
+ * Ethernet header and CRC on top of the MTU. */
+#define MTU_TO_MAX_FRAME_LEN(MTU) ((MTU) + ETH_HEADER_LEN + 4)
+
+/* Counters of one queue pair kept by the provider, on top of the engine's
+ * (packets, bytes, errors, notifications).  Written under the pair's
+ * 'tx_lock' (transmit side) or by the one PMD thread that polls the pair's
+ * rxq (receive side); read by anyone. */
+struct vhost_qp_counters {
+    atomic_uint64_t tx_failure_drops;   /* Guest's receive ring full. */
+    atomic_uint64_t tx_mtu_drops;       /* Longer than the MTU allows. */
+    atomic_uint64_t tx_retries;
+};
+
 struct netdev_vhost_user {
     struct netdev up;
 
-    struct ovs_mutex mutex;
+    /* Immutable after construction. */
     bool client;                    /* Connects (true) or listens (false). */
+    struct vhu_device *vdev;
+
+    struct ovs_mutex mutex;
     char *socket_path OVS_GUARDED;  /* NULL until known. */
-    int tx_retries_max OVS_GUARDED;
+    struct vhost_user_conn *conn OVS_GUARDED;   /* NULL until configured. */
     struct eth_addr hwaddr OVS_GUARDED;
     enum netdev_flags flags OVS_GUARDED;
-    uint64_t tx_dropped OVS_GUARDED;
+    int mtu OVS_GUARDED;
+    int requested_n_txq OVS_GUARDED;
+
+    /* Read by PMD threads. */
+    atomic_int tx_retries_max;
+    atomic_uint32_t max_frame_len;  /* From the MTU. */
+    atomic_uint guest_n_qp;         /* Queue pairs the frontend set up. */
+
+    /* Sending to a port whose frontend is absent. */
+    atomic_uint64_t tx_not_running_drops;
+
+    struct ovs_spin tx_locks[VHU_MAX_QUEUE_PAIRS];
+    struct vhost_qp_counters qp_counters[VHU_MAX_QUEUE_PAIRS];
 };
 
 struct netdev_rxq_vhost_user {
@@ -83,6 +130,23 @@ static bool
 is_client_class(const struct netdev_class *class)
 {
     return strstr(class->type, "client") != NULL;
+}
+
+static uint64_t
+counter_read(const atomic_uint64_t *counter)
+{
+    uint64_t value;
+
+    atomic_read_relaxed(CONST_CAST(atomic_uint64_t *, counter), &value);
+    return value;
+}
+
+/* Adds 'n' to a counter that only one thread at a time writes: no locked
+ * instruction. */
+static void
+counter_add(atomic_uint64_t *counter, uint64_t n)
+{
+    atomic_store_relaxed(counter, counter_read(counter) + n);
 }
 
 /* Returns the socket directory for "vhostuser" ports, as a new string. */
@@ -124,10 +188,28 @@ netdev_vhost_user_set_global_config(const struct smap *other_config)
     free(dir);
 }
 
+void
+netdev_vhost_user_state_changed(struct netdev *netdev)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    unsigned int n_qp = vhu_device_n_queue_pairs(dev->vdev);
+    unsigned int old_n_qp;
+
+    atomic_read_relaxed(&dev->guest_n_qp, &old_n_qp);
+    if (n_qp != old_n_qp) {
+        atomic_store_relaxed(&dev->guest_n_qp, n_qp);
+        if (n_qp > 1 || old_n_qp > 1) {
+            /* The number of rxqs follows the frontend's queue pairs. */
+            netdev_request_reconfigure(netdev);
+        }
+    }
+    netdev_change_seq_changed(netdev);
+}
+
 static struct netdev *
 netdev_vhost_user_alloc(void)
 {
-    struct netdev_vhost_user *dev = xzalloc(sizeof *dev);
+    struct netdev_vhost_user *dev = xzalloc_cacheline(sizeof *dev);
     return &dev->up;
 }
 
@@ -136,27 +218,65 @@ netdev_vhost_user_construct(struct netdev *netdev)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
     const char *name = netdev_get_name(netdev);
+    struct vhu_device_options options = {
+        .name = name,
+        .max_queue_pairs = VHU_MAX_QUEUE_PAIRS,
+        .min_mtu = VHOST_MIN_MTU,
+        .max_mtu = VHOST_MAX_MTU,
+    };
+
+    dev->client = is_client_class(netdev_get_class(netdev));
+    if (!dev->client && strchr(name, '/')) {
+        VLOG_ERR("%s: a vhost-user port's name must not contain '/'", name);
+        return EINVAL;
+    }
+
+    dev->vdev = vhu_device_create(&options);
+    if (!dev->vdev) {
+        return ENOMEM;
+    }
 
     ovs_mutex_init(&dev->mutex);
-    dev->client = is_client_class(netdev_get_class(netdev));
-    dev->tx_retries_max = VHOST_TX_RETRIES_DEF;
     dev->flags = NETDEV_UP | NETDEV_PROMISC;
+    dev->mtu = ETH_PAYLOAD_MAX;
+    dev->requested_n_txq = 1;
     eth_addr_random(&dev->hwaddr);
+    atomic_init(&dev->tx_retries_max, VHOST_TX_RETRIES_DEF);
+    atomic_init(&dev->max_frame_len, MTU_TO_MAX_FRAME_LEN(ETH_PAYLOAD_MAX));
+    atomic_init(&dev->guest_n_qp, 0);
+    atomic_init(&dev->tx_not_running_drops, 0);
+    for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
+        struct vhost_qp_counters *c = &dev->qp_counters[i];
 
-    if (!dev->client) {
-        char *dir;
-
-        if (strchr(name, '/')) {
-            VLOG_ERR("%s: a vhost-user port's name must not contain '/'",
-                     name);
-            return EINVAL;
-        }
-        dir = vhost_sock_dir_get();
-        dev->socket_path = xasprintf("%s/%s", dir, name);
-        free(dir);
+        ovs_spin_init(&dev->tx_locks[i]);
+        atomic_init(&c->tx_failure_drops, 0);
+        atomic_init(&c->tx_mtu_drops, 0);
+        atomic_init(&c->tx_retries, 0);
     }
     netdev->n_rxq = 1;
     netdev->n_txq = 1;
+
+    if (!dev->client) {
+        char *dir = vhost_sock_dir_get();
+        char *path = xasprintf("%s/%s", dir, name);
+        struct vhost_user_conn *conn;
+        char *error_msg = NULL;
+        int error;
+
+        free(dir);
+        error = vhost_user_conn_create(netdev, dev->vdev, path, false,
+                                       &conn, &error_msg);
+        if (error) {
+            VLOG_ERR("%s: %s", name, error_msg);
+            free(error_msg);
+            free(path);
+            vhu_device_destroy(dev->vdev);
+            ovs_mutex_destroy(&dev->mutex);
+            return error;
+        }
+        dev->socket_path = path;
+        dev->conn = conn;
+    }
     return 0;
 }
 
@@ -165,6 +285,13 @@ netdev_vhost_user_destruct(struct netdev *netdev)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
 
+    /* PMD threads stopped polling this port before its last reference
+     * went away, so the device can go now. */
+    vhost_user_conn_destroy(dev->conn);
+    vhu_device_destroy(dev->vdev);
+    for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
+        ovs_spin_destroy(&dev->tx_locks[i]);
+    }
     free(dev->socket_path);
     ovs_mutex_destroy(&dev->mutex);
 }
@@ -172,11 +299,11 @@ netdev_vhost_user_destruct(struct netdev *netdev)
 static void
 netdev_vhost_user_dealloc(struct netdev *netdev)
 {
-    free(netdev_vhost_user_cast(netdev));
+    free_cacheline(netdev_vhost_user_cast(netdev));
 }
 
-/* Options that OVS-DPDK takes on vhost-user ports and that we accept
- * without acting on them, so that a database written for it still works. */
+/* Options that OVS-DPDK knows and we accept without acting on them, so
+ * that a database written for it still works. */
 static const char *const ignored_options[] = {
     "n_rxq_desc", "n_txq_desc", "dpdk-lsc-interrupt",
 };
@@ -188,7 +315,7 @@ netdev_vhost_user_set_config(struct netdev *netdev, const struct smap *args,
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
     const char *name = netdev_get_name(netdev);
     struct smap_node *node;
-    int retries;
+    int retries, old_retries;
 
     SMAP_FOR_EACH (node, args) {
         const char *key = node->key;
@@ -204,19 +331,37 @@ netdev_vhost_user_set_config(struct netdev *netdev, const struct smap *args,
         }
     }
 
-    ovs_mutex_lock(&dev->mutex);
     if (dev->client) {
         const char *path = smap_get_def(args, "vhost-server-path", "");
+        struct vhost_user_conn *conn = NULL;
+        bool have_conn;
 
         if (!path[0]) {
-            ovs_mutex_unlock(&dev->mutex);
             *errp = xasprintf("%s: options:vhost-server-path is required "
                               "for a vhost-user client port", name);
             return EINVAL;
         }
-        if (!nullable_string_is_equal(path, dev->socket_path)) {
-            free(dev->socket_path);
+
+        ovs_mutex_lock(&dev->mutex);
+        have_conn = dev->conn != NULL;
+        if (have_conn && strcmp(path, dev->socket_path)) {
+            /* As in OVS-DPDK, the path is fixed once the port connects. */
+            VLOG_WARN("%s: vhost-server-path cannot change from %s to %s "
+                      "while the port exists; delete and re-add it",
+                      name, dev->socket_path, path);
+        }
+        ovs_mutex_unlock(&dev->mutex);
+
+        if (!have_conn) {
+            int error = vhost_user_conn_create(netdev, dev->vdev, path, true,
+                                               &conn, errp);
+            if (error) {
+                return error;
+            }
+            ovs_mutex_lock(&dev->mutex);
             dev->socket_path = xstrdup(path);
+            dev->conn = conn;
+            ovs_mutex_unlock(&dev->mutex);
         }
     }
 
@@ -227,8 +372,11 @@ netdev_vhost_user_set_config(struct netdev *netdev, const struct smap *args,
                   VHOST_TX_RETRIES_MAX, VHOST_TX_RETRIES_DEF);
         retries = VHOST_TX_RETRIES_DEF;
     }
-    dev->tx_retries_max = retries;
-    ovs_mutex_unlock(&dev->mutex);
+    atomic_read_relaxed(&dev->tx_retries_max, &old_retries);
+    if (retries != old_retries) {
+        atomic_store_relaxed(&dev->tx_retries_max, retries);
+        VLOG_INFO("%s: max tx retries set to %d", name, retries);
+    }
     return 0;
 }
 
@@ -236,15 +384,18 @@ static int
 netdev_vhost_user_get_config(const struct netdev *netdev, struct smap *args)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    int retries;
 
     ovs_mutex_lock(&dev->mutex);
     if (dev->client && dev->socket_path) {
         smap_add(args, "vhost-server-path", dev->socket_path);
     }
-    if (dev->tx_retries_max != VHOST_TX_RETRIES_DEF) {
-        smap_add_format(args, "tx-retries-max", "%d", dev->tx_retries_max);
-    }
     ovs_mutex_unlock(&dev->mutex);
+
+    atomic_read_relaxed(&dev->tx_retries_max, &retries);
+    if (retries != VHOST_TX_RETRIES_DEF) {
+        smap_add_format(args, "tx-retries-max", "%d", retries);
+    }
     return 0;
 }
 
@@ -252,14 +403,57 @@ static int
 netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    bool connected;
+    unsigned int n_vrings = 0;
 
     ovs_mutex_lock(&dev->mutex);
+    connected = dev->conn && vhost_user_conn_is_connected(dev->conn);
     smap_add(args, "mode", dev->client ? "client" : "server");
     if (dev->socket_path) {
         smap_add(args, "socket", dev->socket_path);
     }
-    smap_add(args, "status", "disconnected");
+    smap_add(args, "status", connected ? "connected" : "disconnected");
+    smap_add_format(args, "mtu", "%d", dev->mtu);
+    smap_add_format(args, "n_rxq", "%d", netdev->n_rxq);
+    smap_add_format(args, "n_txq", "%d", netdev->n_txq);
     ovs_mutex_unlock(&dev->mutex);
+
+    if (!connected) {
+        return 0;
+    }
+    smap_add_format(args, "features", "0x%016"PRIx64,
+                    vhu_device_features(dev->vdev));
+    smap_add_format(args, "numa", "%d", netdev_get_numa_id(netdev));
+    for (unsigned int i = 0; i < VHU_MAX_VRINGS; i++) {
+        struct vhu_vring_info info;
+
+        vhu_device_vring_info(dev->vdev, i, &info);
+        if (info.configured) {
+            char key[32];
+
+            snprintf(key, sizeof key, "vring_%u_size", i);
+            smap_add_format(args, key, "%u", info.size);
+            n_vrings++;
+        }
+    }
+    smap_add_format(args, "num_of_vrings", "%u", n_vrings);
+    return 0;
+}
+
+/* The guest's memory is wherever the frontend put it; on a machine with one
+ * NUMA node that is node 0. */
+static int
+netdev_vhost_user_get_numa_id(const struct netdev *netdev OVS_UNUSED)
+{
+    return ovs_numa_get_n_numas() == 1 ? 0 : NETDEV_NUMA_UNSPEC;
+}
+
+static int
+netdev_vhost_user_get_carrier(const struct netdev *netdev, bool *carrier)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    *carrier = vhu_device_is_running(dev->vdev);
     return 0;
 }
 
@@ -269,24 +463,82 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
 
-    memset(stats, 0, sizeof *stats);
-    ovs_mutex_lock(&dev->mutex);
-    stats->tx_dropped = dev->tx_dropped;
-    ovs_mutex_unlock(&dev->mutex);
+    /* 'stats' comes filled with UINT64_MAX ("unsupported"). */
+    stats->rx_packets = stats->rx_bytes = stats->rx_errors = 0;
+    stats->rx_dropped = 0;
+    stats->tx_packets = stats->tx_bytes = stats->tx_errors = 0;
+    stats->tx_dropped = counter_read(&dev->tx_not_running_drops);
+
+    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+        const struct vhost_qp_counters *c = &dev->qp_counters[qp];
+        struct vhu_vring_stats rx, tx;
+
+        /* The guest's transmit ring is our receive side. */
+        vhu_device_vring_stats(dev->vdev, 2 * qp + 1, &rx);
+        vhu_device_vring_stats(dev->vdev, 2 * qp, &tx);
+        stats->rx_packets += rx.packets;
+        stats->rx_bytes += rx.bytes;
+        stats->rx_errors += rx.errors;
+        stats->rx_dropped += rx.dropped;
+        stats->tx_packets += tx.packets;
+        stats->tx_bytes += tx.bytes;
+        stats->tx_errors += tx.errors;
+        stats->tx_dropped += (counter_read(&c->tx_failure_drops)
+                              + counter_read(&c->tx_mtu_drops));
+    }
     return 0;
 }
 
 static int
-netdev_vhost_user_send(struct netdev *netdev, int qid OVS_UNUSED,
-                       struct dp_packet_batch *batch,
-                       bool concurrent_txq OVS_UNUSED)
+netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
+                                   struct netdev_custom_stats *custom)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    uint64_t failure = 0, mtu = 0, retries = 0;
+    unsigned int n_qp = MAX(1, netdev->n_rxq);
+    size_t n = 0;
 
+    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+        const struct vhost_qp_counters *c = &dev->qp_counters[qp];
+
+        failure += counter_read(&c->tx_failure_drops);
+        mtu += counter_read(&c->tx_mtu_drops);
+        retries += counter_read(&c->tx_retries);
+    }
+
+    custom->counters = xcalloc(5 + 8 * n_qp, sizeof *custom->counters);
+#define ADD_COUNTER(VALUE, ...)                                         \
+    do {                                                                \
+        custom->counters[n].value = (VALUE);                            \
+        snprintf(custom->counters[n].name,                              \
+                 sizeof custom->counters[n].name, __VA_ARGS__);         \
+        n++;                                                            \
+    } while (0)
+    ADD_COUNTER(retries, "ovs_tx_retries");
+    ADD_COUNTER(failure, "ovs_tx_failure_drops");
+    ADD_COUNTER(mtu, "ovs_tx_mtu_exceeded_drops");
+    ADD_COUNTER(counter_read(&dev->tx_not_running_drops),
+                "ovs_tx_not_running_drops");
     ovs_mutex_lock(&dev->mutex);
-    dev->tx_dropped += dp_packet_batch_size(batch);
+    ADD_COUNTER(dev->conn ? vhost_user_conn_n_connects(dev->conn) : 0,
+                "vhost_connects");
     ovs_mutex_unlock(&dev->mutex);
-    dp_packet_delete_batch(batch, true);
+    for (unsigned int qp = 0; qp < n_qp; qp++) {
+        struct vhu_vring_stats rx, tx;
+
+        vhu_device_vring_stats(dev->vdev, 2 * qp + 1, &rx);
+        vhu_device_vring_stats(dev->vdev, 2 * qp, &tx);
+        ADD_COUNTER(rx.packets, "rx_q%u_good_packets", qp);
+        ADD_COUNTER(rx.bytes, "rx_q%u_good_bytes", qp);
+        ADD_COUNTER(rx.errors, "rx_q%u_errors", qp);
+        ADD_COUNTER(rx.notifications, "rx_q%u_guest_notifications", qp);
+        ADD_COUNTER(tx.packets, "tx_q%u_good_packets", qp);
+        ADD_COUNTER(tx.bytes, "tx_q%u_good_bytes", qp);
+        ADD_COUNTER(tx.errors, "tx_q%u_errors", qp);
+        ADD_COUNTER(tx.notifications, "tx_q%u_guest_notifications", qp);
+    }
+#undef ADD_COUNTER
+    custom->size = n;
     return 0;
 }
 
@@ -316,11 +568,44 @@ netdev_vhost_user_get_etheraddr(const struct netdev *netdev,
 }
 
 static int
+netdev_vhost_user_get_mtu(const struct netdev *netdev, int *mtup)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    ovs_mutex_lock(&dev->mutex);
+    *mtup = dev->mtu;
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+static int
+netdev_vhost_user_set_mtu(struct netdev *netdev, int mtu)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    if (mtu < VHOST_MIN_MTU || mtu > VHOST_MAX_MTU) {
+        VLOG_WARN("%s: unsupported MTU %d (must be %d to %d)",
+                  netdev_get_name(netdev), mtu, VHOST_MIN_MTU,
+                  VHOST_MAX_MTU);
+        return EINVAL;
+    }
+    ovs_mutex_lock(&dev->mutex);
+    if (dev->mtu != mtu) {
+        dev->mtu = mtu;
+        atomic_store_relaxed(&dev->max_frame_len, MTU_TO_MAX_FRAME_LEN(mtu));
+        netdev_change_seq_changed(netdev);
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+static int
 netdev_vhost_user_update_flags(struct netdev *netdev,
                                enum netdev_flags off, enum netdev_flags on,
                                enum netdev_flags *old_flagsp)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    bool changed;
 
     if ((off | on) & ~(NETDEV_UP | NETDEV_PROMISC)) {
         return EOPNOTSUPP;
@@ -328,10 +613,178 @@ netdev_vhost_user_update_flags(struct netdev *netdev,
     ovs_mutex_lock(&dev->mutex);
     *old_flagsp = dev->flags;
     dev->flags = (dev->flags & ~off) | on;
+    changed = *old_flagsp != dev->flags;
     ovs_mutex_unlock(&dev->mutex);
-    if (*old_flagsp != dev->flags) {
+    if (changed) {
         netdev_change_seq_changed(netdev);
     }
+    return 0;
+}
+
+static int
+netdev_vhost_user_set_tx_multiq(struct netdev *netdev, unsigned int n_txq)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    ovs_mutex_lock(&dev->mutex);
+    if (dev->requested_n_txq != n_txq) {
+        dev->requested_n_txq = n_txq;
+        netdev_request_reconfigure(netdev);
+    }
+    ovs_mutex_unlock(&dev->mutex);
+    return 0;
+}
+
+/* Called with PMD threads quiesced: the number of rxqs follows the queue
+ * pairs the frontend set up, the number of txqs what dpif-netdev asked
+ * for. */
+static int
+netdev_vhost_user_reconfigure(struct netdev *netdev)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    unsigned int n_qp;
+
+    atomic_read_relaxed(&dev->guest_n_qp, &n_qp);
+    ovs_mutex_lock(&dev->mutex);
+    netdev->n_rxq = MAX(1, n_qp);
+    netdev->n_txq = dev->requested_n_txq;
+    ovs_mutex_unlock(&dev->mutex);
+    netdev_change_seq_changed(netdev);
+    return 0;
+}
+
+/* Data path. */
+
+/* vhu_alloc_fn for vhu_dequeue_burst(): a packet of 'len' bytes in one
+ * allocation, the struct followed by headroom and the frame, which the
+ * single free() of dp_packet_delete() releases.  (If OVS ever has to grow
+ * it, it moves the data to a buffer of its own and frees that too.) */
+static void *
+vhost_packet_alloc(void *aux OVS_UNUSED, uint32_t len, void **data)
+{
+    size_t head = ROUND_UP(sizeof(struct dp_packet), CACHE_LINE_SIZE);
+    size_t room = VHOST_PACKET_HEADROOM + len;
+    struct dp_packet *packet = xmalloc(head + room);
+
+    dp_packet_use_stub(packet, (char *) packet + head, room);
+    dp_packet_reserve(packet, VHOST_PACKET_HEADROOM);
+    *data = dp_packet_put_uninit(packet, len);
+    return packet;
+}
+
+static int
+netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
+                           struct dp_packet_batch *batch,
+                           int *qfill OVS_UNUSED)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
+    void *packets[NETDEV_MAX_BURST];
+    int n;
+
+    if (!vhu_rx_ready(dev->vdev, rxq->queue_id)) {
+        return EAGAIN;
+    }
+    n = vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
+                          NULL, packets, NETDEV_MAX_BURST);
+    if (!n) {
+        return EAGAIN;
+    }
+    for (int i = 0; i < n; i++) {
+        batch->packets[i] = packets[i];
+    }
+    batch->count = n;
+    return 0;
+}
+
+/* Returns the guest's queue pair that transmit queue 'qid' uses, or -1 if
+ * none can take packets now. */
+static int
+vhost_tx_queue_pair(struct netdev_vhost_user *dev, int qid)
+{
+    unsigned int n_qp;
+    int qp;
+
+    atomic_read_relaxed(&dev->guest_n_qp, &n_qp);
+    if (!n_qp) {
+        return -1;
+    }
+    qp = qid % n_qp;
+    if (vhu_tx_ready(dev->vdev, qp)) {
+        return qp;
+    }
+    /* The guest did not enable that pair (a Linux guest enables as many
+     * pairs as it has CPUs); fall back to the first. */
+    return qp && vhu_tx_ready(dev->vdev, 0) ? 0 : -1;
+}
+
+static int
+netdev_vhost_user_send(struct netdev *netdev, int qid,
+                       struct dp_packet_batch *batch,
+                       bool concurrent_txq OVS_UNUSED)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    struct vhu_frame frames[NETDEV_MAX_BURST];
+    int cnt = dp_packet_batch_size(batch);
+    struct vhost_qp_counters *c;
+    uint32_t max_len;
+    int retries_max, retries = 0, sent = 0, n = 0, too_long = 0;
+    struct dp_packet *packet;
+    int qp;
+
+    qp = vhost_tx_queue_pair(dev, qid);
+    if (qp < 0) {
+        COVERAGE_INC(vhost_user_tx_not_running);
+        atomic_add_relaxed(&dev->tx_not_running_drops, cnt,
+                           &(uint64_t) { 0 });
+        dp_packet_delete_batch(batch, true);
+        return 0;
+    }
+
+    atomic_read_relaxed(&dev->max_frame_len, &max_len);
+    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
+        uint32_t size = dp_packet_size(packet);
+
+        if (OVS_UNLIKELY(size > max_len)) {
+            too_long++;
+            continue;
+        }
+        frames[n].data = dp_packet_data(packet);
+        frames[n].len = size;
+        n++;
+    }
+
+    atomic_read_relaxed(&dev->tx_retries_max, &retries_max);
+
+    /* Several PMD threads may map their queues onto one pair. */
+    ovs_spin_lock(&dev->tx_locks[qp]);
+    while (sent < n) {
+        int done = vhu_enqueue_burst(dev->vdev, qp, frames + sent,
+                                     n - sent);
+        if (!done) {
+            break;
+        }
+        sent += done;
+        if (sent < n) {
+            if (retries >= retries_max) {
+                break;
+            }
+            retries++;
+        }
+    }
+    c = &dev->qp_counters[qp];
+    if (retries) {
+        COVERAGE_ADD(vhost_user_tx_retry, retries);
+        counter_add(&c->tx_retries, retries);
+    }
+    if (sent < n) {
+        counter_add(&c->tx_failure_drops, n - sent);
+    }
+    if (too_long) {
+        counter_add(&c->tx_mtu_drops, too_long);
+    }
+    ovs_spin_unlock(&dev->tx_locks[qp]);
+
+    dp_packet_delete_batch(batch, true);
     return 0;
 }
 
@@ -359,38 +812,34 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
     free(CONTAINER_OF(rxq, struct netdev_rxq_vhost_user, up));
 }
 
-static int
-netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq OVS_UNUSED,
-                           struct dp_packet_batch *batch OVS_UNUSED,
-                           int *qfill)
-{
-    if (qfill) {
-        *qfill = 0;
-    }
-    return EAGAIN;
-}
-
-#define NETDEV_VHOST_USER_CLASS(TYPE)                       \
-    {                                                       \
-        .type = TYPE,                                       \
-        .is_pmd = true,                                     \
-        .alloc = netdev_vhost_user_alloc,                   \
-        .construct = netdev_vhost_user_construct,           \
-        .destruct = netdev_vhost_user_destruct,             \
-        .dealloc = netdev_vhost_user_dealloc,               \
-        .get_config = netdev_vhost_user_get_config,         \
-        .set_config = netdev_vhost_user_set_config,         \
-        .get_status = netdev_vhost_user_get_status,         \
-        .get_stats = netdev_vhost_user_get_stats,           \
-        .send = netdev_vhost_user_send,                     \
-        .set_etheraddr = netdev_vhost_user_set_etheraddr,   \
-        .get_etheraddr = netdev_vhost_user_get_etheraddr,   \
-        .update_flags = netdev_vhost_user_update_flags,     \
-        .rxq_alloc = netdev_vhost_user_rxq_alloc,           \
-        .rxq_construct = netdev_vhost_user_rxq_construct,   \
-        .rxq_destruct = netdev_vhost_user_rxq_destruct,     \
-        .rxq_dealloc = netdev_vhost_user_rxq_dealloc,       \
-        .rxq_recv = netdev_vhost_user_rxq_recv,             \
+#define NETDEV_VHOST_USER_CLASS(TYPE)                           \
+    {                                                           \
+        .type = TYPE,                                           \
+        .is_pmd = true,                                         \
+        .alloc = netdev_vhost_user_alloc,                       \
+        .construct = netdev_vhost_user_construct,               \
+        .destruct = netdev_vhost_user_destruct,                 \
+        .dealloc = netdev_vhost_user_dealloc,                   \
+        .get_config = netdev_vhost_user_get_config,             \
+        .set_config = netdev_vhost_user_set_config,             \
+        .set_tx_multiq = netdev_vhost_user_set_tx_multiq,       \
+        .send = netdev_vhost_user_send,                         \
+        .set_etheraddr = netdev_vhost_user_set_etheraddr,       \
+        .get_etheraddr = netdev_vhost_user_get_etheraddr,       \
+        .get_mtu = netdev_vhost_user_get_mtu,                   \
+        .set_mtu = netdev_vhost_user_set_mtu,                   \
+        .get_numa_id = netdev_vhost_user_get_numa_id,           \
+        .get_carrier = netdev_vhost_user_get_carrier,           \
+        .get_stats = netdev_vhost_user_get_stats,               \
+        .get_custom_stats = netdev_vhost_user_get_custom_stats, \
+        .get_status = netdev_vhost_user_get_status,             \
+        .update_flags = netdev_vhost_user_update_flags,         \
+        .reconfigure = netdev_vhost_user_reconfigure,           \
+        .rxq_alloc = netdev_vhost_user_rxq_alloc,               \
+        .rxq_construct = netdev_vhost_user_rxq_construct,       \
+        .rxq_destruct = netdev_vhost_user_rxq_destruct,         \
+        .rxq_dealloc = netdev_vhost_user_rxq_dealloc,           \
+        .rxq_recv = netdev_vhost_user_rxq_recv,                 \
     }
 
 static const struct netdev_class vhost_user_classes[] = {

@@ -27,4 +27,9 @@ void netdev_vhost_user_register(void);
  * Called by the main thread on every bridge run. */
 void netdev_vhost_user_set_global_config(const struct smap *other_config);
 
+/* Tells the port that its engine device changed state (connection, queues,
+ * features, status).  Called by the control thread. */
+struct netdev;
+void netdev_vhost_user_state_changed(struct netdev *);
+
 #endif /* netdev-vhost-user.h */

@@ -6,6 +6,7 @@ TESTSUITE_AT = \
 	tests/testsuite.at \
 	tests/vhu-macros.at \
 	tests/switch.at \
+	tests/traffic.at \
 	tests/datapath.at \
 	tests/peer.at
 EXTRA_DIST += $(TESTSUITE_AT) tests/atlocal.in

@@ -1,0 +1,621 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <config.h>
+
+#include "vhost-user-ctl.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coverage.h"
+#include "fatal-signal.h"
+#include "netdev-provider.h"
+#include "netdev-vhost-user.h"
+#include "openvswitch/list.h"
+#include "openvswitch/poll-loop.h"
+#include "openvswitch/vlog.h"
+#include "ovs-atomic.h"
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+#include "seq.h"
+#include "socket-util.h"
+#include "timeval.h"
+#include "util.h"
+#include "vhost-engine.h"
+
+VLOG_DEFINE_THIS_MODULE(vhost_user_ctl);
+
+COVERAGE_DEFINE(vhost_user_connect);
+COVERAGE_DEFINE(vhost_user_disconnect);
+COVERAGE_DEFINE(vhost_user_grace);
+
+/* A client retries connecting after this long, doubling up to the max. */
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 1000
+
+/* Reads from one frontend per wake-up, so that a chatty one cannot starve
+ * the others. */
+#define MAX_READS_PER_RUN 16
+
+struct vhost_user_conn {
+    struct ovs_list node;            /* In 'conns', under 'conns_mutex'. */
+    struct ovs_refcount ref;         /* The owner's + pending grace's. */
+
+    /* Set at creation; valid while the connection is in 'conns'. */
+    struct netdev *netdev;
+    struct vhu_device *vdev;
+    char *name;
+    char *path;
+    bool client;
+
+    /* Control thread only (or the owner after taking it out of 'conns'). */
+    int listen_fd;                   /* Server: listening socket. */
+    int fd;                          /* Connection, -1 if none. */
+    long long int next_connect;      /* Client: when to try again. */
+    int backoff_ms;                  /* Client: current retry interval. */
+    int last_connect_error;          /* Client: last errno logged. */
+    uint64_t last_change_seq;        /* vhu_device_change_seq() seen. */
+    struct vhu_msg_header in_header; /* Header of the message being read. */
+    size_t in_header_len;            /* Bytes of 'in_header' read so far. */
+    uint32_t in_payload_left;        /* Its payload bytes still to read. */
+    bool grace_pending;              /* Waiting for an RCU grace period. */
+    bool retired_during_grace;       /* Needs one more grace period. */
+
+    /* Written by the RCU thread, read by the control thread. */
+    atomic_bool grace_elapsed;
+
+    /* For any thread. */
+    atomic_bool connected;
+    atomic_uint64_t n_connects;
+};
+
+static struct ovs_mutex conns_mutex = OVS_MUTEX_INITIALIZER;
+static struct ovs_list conns OVS_GUARDED_BY(conns_mutex)
+    = OVS_LIST_INITIALIZER(&conns);
+
+/* Wakes the control thread when 'conns' changes or a grace period ends. */
+static struct seq *ctl_seq;
+
+static void *vhost_ctl_main(void *);
+static void vhost_engine_log(enum vhu_log_level, const char *format,
+                             va_list);
+
+/* Starts the control thread the first time a connection is created. */
+static void
+vhost_ctl_start(void)
+{
+    static struct ovsthread_once once = OVSTHREAD_ONCE_INITIALIZER;
+
+    if (ovsthread_once_start(&once)) {
+        ctl_seq = seq_create();
+        vhu_set_log_hook(vhost_engine_log);
+        ovs_thread_create("vhost_ctl", vhost_ctl_main, NULL);
+        ovsthread_once_done(&once);
+    }
+}
+
+/* Sends the engine's log lines to this module's log, rate-limited: a
+ * frontend can make the engine log as often as it likes. */
+static void
+vhost_engine_log(enum vhu_log_level level, const char *format, va_list args)
+{
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 120);
+    enum vlog_level vll;
+
+    switch (level) {
+    case VHU_LOG_ERR:
+        vll = VLL_ERR;
+        break;
+    case VHU_LOG_WARN:
+        vll = VLL_WARN;
+        break;
+    case VHU_LOG_INFO:
+        vll = VLL_INFO;
+        break;
+    case VHU_LOG_DBG:
+    default:
+        vll = VLL_DBG;
+        break;
+    }
+    if (vll > VLL_WARN || !vlog_should_drop(&this_module, vll, &rl)) {
+        vlog_valist(&this_module, vll, format, args);
+    }
+}
+
+static void
+vhost_conn_unref(struct vhost_user_conn *conn)
+{
+    if (ovs_refcount_unref(&conn->ref) == 1) {
+        free(conn->name);
+        free(conn->path);
+        free(conn);
+    }
+}
+
+/* Returns 0 if a server may bind 'path': nothing is there, or a stale
+ * socket that nobody listens on any more (left by a crash), which the bind
+ * replaces.  Otherwise returns a positive errno value and an explanation in
+ * '*errp'. */
+static int
+check_server_path(const char *path, char **errp)
+{
+    struct stat s;
+    int fd;
+
+    if (lstat(path, &s)) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        *errp = xasprintf("cannot use vhost-user socket %s: %s",
+                          path, ovs_strerror(errno));
+        return errno;
+    }
+    if (!S_ISSOCK(s.st_mode)) {
+        *errp = xasprintf("cannot create vhost-user socket %s: "
+                          "a file that is not a socket is in the way", path);
+        return EEXIST;
+    }
+    fd = make_unix_socket(SOCK_STREAM, true, NULL, path);
+    if (fd >= 0) {
+        close(fd);
+        *errp = xasprintf("cannot create vhost-user socket %s: "
+                          "another process listens on it", path);
+        return EADDRINUSE;
+    }
+    return 0;
+}
+
+int
+vhost_user_conn_create(struct netdev *netdev, struct vhu_device *vdev,
+                       const char *path, bool client,
+                       struct vhost_user_conn **connp, char **errp)
+{
+    struct vhost_user_conn *conn;
+    int listen_fd = -1;
+
+    *connp = NULL;
+    if (!client) {
+        int error = check_server_path(path, errp);
+
+        if (error) {
+            return error;
+        }
+        listen_fd = make_unix_socket(SOCK_STREAM, true, path, NULL);
+        if (listen_fd < 0) {
+            *errp = xasprintf("cannot create vhost-user socket %s: %s",
+                              path, ovs_strerror(-listen_fd));
+            return -listen_fd;
+        }
+        /* Frontends that run as another user in the switch's group (such
+         * as libvirt's QEMU) must be able to connect. */
+        if (chmod(path, 0660)) {
+            VLOG_WARN("%s: chmod 0660 %s: %s", netdev_get_name(netdev),
+                      path, ovs_strerror(errno));
+        }
+        if (listen(listen_fd, 8)) {
+            int error2 = errno;
+
+            *errp = xasprintf("cannot listen on vhost-user socket %s: %s",
+                              path, ovs_strerror(error2));
+            close(listen_fd);
+            fatal_signal_unlink_file_now(path);
+            return error2;
+        }
+        VLOG_INFO("%s: vhost-user server socket %s created",
+                  netdev_get_name(netdev), path);
+    }
+
+    conn = xzalloc(sizeof *conn);
+    ovs_refcount_init(&conn->ref);
+    conn->netdev = netdev;
+    conn->vdev = vdev;
+    conn->name = xstrdup(netdev_get_name(netdev));
+    conn->path = xstrdup(path);
+    conn->client = client;
+    conn->listen_fd = listen_fd;
+    conn->fd = -1;
+    conn->next_connect = LLONG_MIN;
+    conn->backoff_ms = RECONNECT_MIN_MS;
+    conn->last_change_seq = vhu_device_change_seq(vdev);
+    atomic_init(&conn->grace_elapsed, false);
+    atomic_init(&conn->connected, false);
+    atomic_init(&conn->n_connects, 0);
+
+    vhost_ctl_start();
+    ovs_mutex_lock(&conns_mutex);
+    ovs_list_push_back(&conns, &conn->node);
+    ovs_mutex_unlock(&conns_mutex);
+    seq_change(ctl_seq);
+
+    *connp = conn;
+    return 0;
+}
+
+void
+vhost_user_conn_destroy(struct vhost_user_conn *conn)
+{
+    if (!conn) {
+        return;
+    }
+
+    ovs_mutex_lock(&conns_mutex);
+    ovs_list_remove(&conn->node);
+    ovs_mutex_unlock(&conns_mutex);
+
+    if (conn->fd >= 0) {
+        close(conn->fd);
+        conn->fd = -1;
+        atomic_store(&conn->connected, false);
+    }
+    vhu_device_disconnect(conn->vdev);
+    if (conn->listen_fd >= 0) {
+        close(conn->listen_fd);
+        fatal_signal_unlink_file_now(conn->path);
+        VLOG_INFO("%s: vhost-user server socket %s removed",
+                  conn->name, conn->path);
+    }
+    vhost_conn_unref(conn);
+}
+
+bool
+vhost_user_conn_is_connected(const struct vhost_user_conn *conn)
+{
+    bool connected;
+
+    atomic_read(&CONST_CAST(struct vhost_user_conn *, conn)->connected,
+                &connected);
+    return connected;
+}
+
+uint64_t
+vhost_user_conn_n_connects(const struct vhost_user_conn *conn)
+{
+    uint64_t n;
+
+    atomic_read(&CONST_CAST(struct vhost_user_conn *, conn)->n_connects,
+                &n);
+    return n;
+}
+
+/* Control thread. */
+
+/* The RCU thread calls this once every thread has quiesced since
+ * vhost_conn_start_grace() asked for it. */
+static void
+vhost_conn_grace_elapsed(struct vhost_user_conn *conn)
+{
+    atomic_store(&conn->grace_elapsed, true);
+    seq_change(ctl_seq);
+    vhost_conn_unref(conn);
+}
+
+static void
+vhost_conn_start_grace(struct vhost_user_conn *conn)
+{
+    COVERAGE_INC(vhost_user_grace);
+    conn->grace_pending = true;
+    conn->retired_during_grace = false;
+    atomic_store(&conn->grace_elapsed, false);
+    ovs_refcount_ref(&conn->ref);
+    ovsrcu_postpone(vhost_conn_grace_elapsed, conn);
+}
+
+static void
+vhost_conn_connected(struct vhost_user_conn *conn, int fd)
+{
+    COVERAGE_INC(vhost_user_connect);
+    conn->fd = fd;
+    conn->backoff_ms = RECONNECT_MIN_MS;
+    conn->last_connect_error = 0;
+    atomic_store(&conn->connected, true);
+    atomic_add_relaxed(&conn->n_connects, 1, &(uint64_t) { 0 });
+    VLOG_INFO("%s: vhost-user frontend connected on %s",
+              conn->name, conn->path);
+}
+
+/* Closes the connection to the frontend and resets the engine device; a
+ * client tries to connect again. */
+static void
+vhost_conn_close(struct vhost_user_conn *conn, const char *reason)
+{
+    COVERAGE_INC(vhost_user_disconnect);
+    VLOG_INFO("%s: vhost-user frontend disconnected (%s)", conn->name,
+              reason);
+    close(conn->fd);
+    conn->fd = -1;
+    conn->in_header_len = 0;
+    atomic_store(&conn->connected, false);
+    vhu_device_disconnect(conn->vdev);
+    if (conn->grace_pending) {
+        conn->retired_during_grace = true;
+    }
+    conn->next_connect = time_msec() + RECONNECT_MIN_MS;
+}
+
+static void
+vhost_conn_try_connect(struct vhost_user_conn *conn)
+{
+    int fd = make_unix_socket(SOCK_STREAM, true, NULL, conn->path);
+
+    if (fd >= 0) {
+        /* A stream UNIX socket connects at once or not at all. */
+        vhost_conn_connected(conn, fd);
+        return;
+    }
+    if (-fd != conn->last_connect_error) {
+        VLOG_INFO("%s: connecting to vhost-user server %s: %s (will retry)",
+                  conn->name, conn->path, ovs_strerror(-fd));
+        conn->last_connect_error = -fd;
+    }
+    conn->next_connect = time_msec() + conn->backoff_ms;
+    conn->backoff_ms = MIN(conn->backoff_ms * 2, RECONNECT_MAX_MS);
+}
+
+static void
+vhost_conn_try_accept(struct vhost_user_conn *conn)
+{
+    int fd = accept(conn->listen_fd, NULL, NULL);
+
+    if (fd >= 0) {
+        int error = set_nonblocking(fd);
+
+        if (error) {
+            VLOG_WARN("%s: %s", conn->name, ovs_strerror(error));
+            close(fd);
+            return;
+        }
+        vhost_conn_connected(conn, fd);
+    } else if (errno != EAGAIN && errno != EINTR) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+
+        VLOG_WARN_RL(&rl, "%s: accept on %s: %s", conn->name, conn->path,
+                     ovs_strerror(errno));
+    }
+}
+
+/* Returns how many bytes to read next so that one read never spans two
+ * messages: the rest of the header, then the rest of the payload.  A stream
+ * socket's recvmsg() returns data up to and including the first segment
+ * that carries fds, so reading across a message boundary would hand the
+ * next message's fds over with this one's bytes. */
+static size_t
+vhost_conn_read_size(const struct vhost_user_conn *conn, size_t max)
+{
+    size_t n = (conn->in_header_len < sizeof conn->in_header
+                ? sizeof conn->in_header - conn->in_header_len
+                : conn->in_payload_left);
+    return MIN(n, max);
+}
+
+/* Accounts for 'n' bytes read from 'data' in the message framing. */
+static void
+vhost_conn_track_read(struct vhost_user_conn *conn, const char *data,
+                      size_t n)
+{
+    if (conn->in_header_len < sizeof conn->in_header) {
+        memcpy((char *) &conn->in_header + conn->in_header_len, data, n);
+        conn->in_header_len += n;
+        if (conn->in_header_len == sizeof conn->in_header) {
+            conn->in_payload_left = conn->in_header.size;
+        }
+    } else {
+        conn->in_payload_left -= n;
+    }
+    if (conn->in_header_len == sizeof conn->in_header
+        && !conn->in_payload_left) {
+        conn->in_header_len = 0;
+    }
+}
+
+/* Reads what the frontend sent, with any fds, and feeds it to the engine.
+ * Returns 0, EOF when the frontend closed the connection, or a positive
+ * errno value. */
+static int
+vhost_conn_recv(struct vhost_user_conn *conn)
+{
+    for (int i = 0; i < MAX_READS_PER_RUN; i++) {
+        union {
+            struct cmsghdr cm;
+            char buf[CMSG_SPACE(sizeof(int) * VHU_MSG_MAX_FDS)];
+        } control;
+        int fds[VHU_MSG_MAX_FDS];
+        size_t n_fds = 0;
+        char buf[4096];
+        struct iovec iov = {
+            .iov_base = buf,
+            .iov_len = vhost_conn_read_size(conn, sizeof buf),
+        };
+        struct msghdr msg = {
+            .msg_iov = &iov,
+            .msg_iovlen = 1,
+            .msg_control = &control,
+            .msg_controllen = sizeof control,
+        };
+        ssize_t n;
+        int error;
+
+        n = recvmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EINTR ? 0 : errno;
+        }
+
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm;
+             cm = CMSG_NXTHDR(&msg, cm)) {
+            if (cm->cmsg_level == SOL_SOCKET
+                && cm->cmsg_type == SCM_RIGHTS) {
+                size_t len = cm->cmsg_len - CMSG_LEN(0);
+                const int *p = ALIGNED_CAST(const int *, CMSG_DATA(cm));
+
+                for (size_t j = 0; j < len / sizeof(int); j++) {
+                    if (n_fds < ARRAY_SIZE(fds)) {
+                        fds[n_fds++] = p[j];
+                    } else {
+                        close(p[j]);
+                    }
+                }
+            }
+        }
+        if (msg.msg_flags & MSG_CTRUNC) {
+            /* The kernel dropped fds that did not fit: more than any
+             * message may carry. */
+            VLOG_WARN("%s: frontend sent more than %d fds at once",
+                      conn->name, VHU_MSG_MAX_FDS);
+            for (size_t j = 0; j < n_fds; j++) {
+                close(fds[j]);
+            }
+            return EPROTO;
+        }
+        if (!n) {
+            for (size_t j = 0; j < n_fds; j++) {
+                close(fds[j]);
+            }
+            return EOF;
+        }
+
+        vhost_conn_track_read(conn, buf, n);
+        error = vhu_device_input(conn->vdev, buf, n, fds, n_fds);
+        if (error) {
+            return error;
+        }
+        if (vhu_device_wants_grace(conn->vdev)) {
+            /* The engine holds further input until the grace period. */
+            break;
+        }
+    }
+    return 0;
+}
+
+/* Sends the engine's replies.  Returns 0 or a positive errno value. */
+static int
+vhost_conn_send(struct vhost_user_conn *conn)
+{
+    for (;;) {
+        size_t n;
+        const void *data = vhu_device_output(conn->vdev, &n);
+        ssize_t sent;
+
+        if (!n) {
+            return 0;
+        }
+        sent = send(conn->fd, data, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent < 0) {
+            return errno == EAGAIN || errno == EINTR ? 0 : errno;
+        }
+        vhu_device_output_done(conn->vdev, sent);
+    }
+}
+
+static void
+vhost_conn_run(struct vhost_user_conn *conn)
+{
+    bool elapsed;
+    uint64_t seq;
+
+    atomic_read(&conn->grace_elapsed, &elapsed);
+    if (conn->grace_pending && elapsed) {
+        conn->grace_pending = false;
+        if (conn->retired_during_grace) {
+            /* Something was retired after this grace period began: PMD
+             * threads may have used it since.  Wait for another one. */
+            vhost_conn_start_grace(conn);
+        } else {
+            vhu_device_grace_done(conn->vdev);
+        }
+    }
+
+    if (conn->fd < 0) {
+        if (!conn->client) {
+            vhost_conn_try_accept(conn);
+        } else if (time_msec() >= conn->next_connect) {
+            vhost_conn_try_connect(conn);
+        }
+    }
+
+    if (conn->fd >= 0) {
+        int error = 0;
+
+        if (!conn->grace_pending) {
+            error = vhost_conn_recv(conn);
+        }
+        if (!error) {
+            error = vhost_conn_send(conn);
+        }
+        if (!error && vhu_device_is_broken(conn->vdev)) {
+            error = EPROTO;
+        }
+        if (error) {
+            vhost_conn_close(conn, error == EOF ? "connection closed"
+                             : error == EPROTO ? "protocol violation"
+                             : ovs_strerror(error));
+        }
+    }
+
+    if (!conn->grace_pending && vhu_device_wants_grace(conn->vdev)) {
+        vhost_conn_start_grace(conn);
+    }
+
+    seq = vhu_device_change_seq(conn->vdev);
+    if (seq != conn->last_change_seq) {
+        conn->last_change_seq = seq;
+        netdev_vhost_user_state_changed(conn->netdev);
+    }
+}
+
+static void
+vhost_conn_wait(const struct vhost_user_conn *conn)
+{
+    if (conn->fd >= 0) {
+        size_t n;
+        short int events = conn->grace_pending ? 0 : POLLIN;
+
+        vhu_device_output(conn->vdev, &n);
+        if (n) {
+            events |= POLLOUT;
+        }
+        if (events) {
+            poll_fd_wait(conn->fd, events);
+        }
+    } else if (!conn->client) {
+        poll_fd_wait(conn->listen_fd, POLLIN);
+    } else {
+        poll_timer_wait_until(conn->next_connect);
+    }
+}
+
+static void *
+vhost_ctl_main(void *arg OVS_UNUSED)
+{
+    for (;;) {
+        uint64_t seq = seq_read(ctl_seq);
+        struct vhost_user_conn *conn;
+
+        ovs_mutex_lock(&conns_mutex);
+        LIST_FOR_EACH (conn, node, &conns) {
+            vhost_conn_run(conn);
+            vhost_conn_wait(conn);
+        }
+        ovs_mutex_unlock(&conns_mutex);
+
+        seq_wait(ctl_seq, seq);
+        poll_block();
+    }
+    return NULL;
+}
