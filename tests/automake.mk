@@ -8,8 +8,16 @@ TESTSUITE_AT = \
 	tests/switch.at \
 	tests/traffic.at \
 	tests/datapath.at \
-	tests/peer.at
+	tests/peer.at \
+	tests/loopback.at \
+	tests/fuzz.at \
+	tests/guests.at \
+	tests/hostile.at
 EXTRA_DIST += $(TESTSUITE_AT) tests/atlocal.in
+
+# Fragments of their own for the fuzzers and the guest images.
+include tests/fuzz.mk
+include tests/guests.mk
 TESTSUITE = tests/testsuite
 DISTCLEANFILES += tests/atlocal
 CLEANFILES += $(TESTSUITE) tests/package.m4

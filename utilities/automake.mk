@@ -9,3 +9,4 @@ EXTRA_DIST += \
 	utilities/run-tests.sh
 
 include utilities/peer.mk
+include utilities/loopback.mk

@@ -10,8 +10,11 @@ build_pkgs="gcc make autoconf automake libtool pkg-config \
 openvswitch-source libssl-dev libcap-ng-dev libunwind-dev \
 python3 iproute2 util-linux procps"
 # Independent peers and tools the tests use: DPDK's testpmd (virtio-user
-# and vhost backends), clang's libFuzzer and sanitizers.
-test_pkgs="dpdk-dev clang libclang-rt-14-dev valgrind"
+# and vhost backends), clang's libFuzzer and sanitizers, QEMU and busybox
+# for Linux guests (their kernel is unpacked from linux-image-amd64 without
+# installing it).
+test_pkgs="dpdk-dev clang libclang-rt-14-dev valgrind qemu-system-x86 \
+busybox-static cpio"
 
 case ${1:-test} in
 build) pkgs=$build_pkgs ;;

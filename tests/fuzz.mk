@@ -1,0 +1,1 @@
+# libFuzzer targets (being written).

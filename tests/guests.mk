@@ -1,0 +1,1 @@
+# Guest images for the QEMU tests (being written).

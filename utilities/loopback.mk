@@ -1,0 +1,1 @@
+# The standalone engine loopback backend (being written).
