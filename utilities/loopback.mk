@@ -8,4 +8,8 @@ utilities_vhost_user_loopback_SOURCES = utilities/vhost-user-loopback.c
 utilities_vhost_user_loopback_CPPFLAGS = -I$(top_builddir) -I$(srcdir)/datapath
 utilities_vhost_user_loopback_LDADD = datapath/libvhost-engine.la
 
-EXTRA_DIST += tests/loopback.at
+EXTRA_DIST += \
+	tests/loopback.at \
+	utilities/engine-bench.sh \
+	Documentation/vhost-user-loopback.rst \
+	Documentation/engine-benchmark.rst
