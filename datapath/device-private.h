@@ -34,6 +34,7 @@
  * may still be using. */
 
 #include <stdatomic.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,8 @@ struct vhu_used_elem {
     uint32_t id;
     uint32_t len;
 };
+
+#define VHU_VRING_USED_F_NO_NOTIFY 1
 
 struct vhu_used {
     uint16_t flags;
@@ -116,6 +119,7 @@ struct vhu_vring_counters {
     _Atomic uint64_t dropped;
     _Atomic uint64_t errors;
     _Atomic uint64_t notifications;
+    _Atomic uint64_t logged;
 };
 
 struct vhu_vring {
@@ -266,6 +270,9 @@ void vhu_vring_unpublish(struct vhu_device *, struct vhu_vring *);
 void vhu_vring_sync(struct vhu_device *, struct vhu_vring *);
 void vhu_vring_sync_all(struct vhu_device *);
 void vhu_vring_close_fds(struct vhu_device *, struct vhu_vring *);
+
+/* memory.c. */
+void *vhu_mmap_guest(size_t len, int fd, off_t offset);
 
 /* dirty-log.c. */
 int vhu_log_set_base(struct vhu_device *, const struct vhu_log *, int fd);

@@ -331,6 +331,14 @@ vhu_device_is_running(const struct vhu_device *dev)
     return false;
 }
 
+bool
+vhu_device_is_logging(const struct vhu_device *dev)
+{
+    return ((vhu_device_features(dev) & VHU_BIT(VHU_F_LOG_ALL))
+            && atomic_load_explicit(&((struct vhu_device *) dev)->log,
+                                    memory_order_relaxed));
+}
+
 uint32_t
 vhu_device_mtu(const struct vhu_device *dev)
 {
@@ -401,5 +409,7 @@ vhu_device_vring_stats(const struct vhu_device *dev, unsigned int vring,
                                              memory_order_relaxed);
         stats->notifications = atomic_load_explicit(&c->notifications,
                                                     memory_order_relaxed);
+        stats->logged = atomic_load_explicit(&c->logged,
+                                             memory_order_relaxed);
     }
 }

@@ -91,8 +91,7 @@ vhu_log_set_base(struct vhu_device *dev, const struct vhu_log *l, int fd)
     if (!log) {
         return ENOMEM;
     }
-    addr = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                aligned_ofs);
+    addr = vhu_mmap_guest(map_len, fd, aligned_ofs);
     if (addr == MAP_FAILED) {
         int error = errno;
         VHU_ERR("%s: mmap of dirty log failed (%s)", dev->name,

@@ -82,6 +82,30 @@ ranges_overlap(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
     return a < b + bs && b < a + as;
 }
 
+/* Maps 'len' bytes of the frontend's file 'fd' from 'offset', shared and
+ * read-write, like mmap(), but never locked into memory: a process that
+ * called mlockall(MCL_FUTURE) (Open vSwitch's --mlockall, which Debian's
+ * ovs-ctl uses) would otherwise fault in and pin all of a guest's memory
+ * the moment it is mapped.  The mapping starts inaccessible, which the
+ * kernel does not populate, is unlocked, and only then made accessible.
+ * Returns MAP_FAILED with errno set on failure. */
+void *
+vhu_mmap_guest(size_t len, int fd, off_t offset)
+{
+    void *addr = mmap(NULL, len, PROT_NONE, MAP_SHARED, fd, offset);
+
+    if (addr != MAP_FAILED
+        && (munlock(addr, len)
+            || mprotect(addr, len, PROT_READ | PROT_WRITE))) {
+        int error = errno;
+
+        munmap(addr, len);
+        errno = error;
+        addr = MAP_FAILED;
+    }
+    return addr;
+}
+
 /* Returns the page size to align mmap() offsets to for 'st': the file's
  * block size (the huge page size on hugetlbfs) if it is a power of two at
  * least as large as the system's page size, otherwise the system's. */
@@ -174,8 +198,7 @@ vhu_mem_add_region(struct vhu_device *dev, struct vhu_mem *mem,
     if (!m) {
         return ENOMEM;
     }
-    addr = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                aligned_ofs);
+    addr = vhu_mmap_guest(map_len, fd, aligned_ofs);
     if (addr == MAP_FAILED) {
         int error = errno;
         VHU_ERR("%s: mmap of memory region (size 0x%"PRIx64", offset "

@@ -98,6 +98,13 @@ struct vhu_device_options {
     uint64_t protocol_features_disabled;  /* Protocol features ditto. */
     unsigned int max_queue_pairs;         /* 1..VHU_MAX_QUEUE_PAIRS. */
     uint32_t min_mtu, max_mtu;   /* NET_SET_MTU outside these is refused. */
+
+    /* False (the default) for a caller that polls the rings, as PMD threads
+     * do: the engine asks the guest not to kick (VRING_USED_F_NO_NOTIFY, or
+     * with EVENT_IDX an avail_event it never moves), which saves the guest
+     * a system call per burst.  True for a caller that sleeps on the kick
+     * fds. */
+    bool want_kicks;
 };
 
 struct vhu_device;
@@ -157,6 +164,10 @@ unsigned int vhu_device_n_queue_pairs(const struct vhu_device *);
  * when negotiated, otherwise when at least one queue pair is started). */
 bool vhu_device_is_running(const struct vhu_device *);
 
+/* True while the frontend has dirty logging on (LOG_ALL negotiated and a
+ * log from SET_LOG_BASE): live migration is in progress. */
+bool vhu_device_is_logging(const struct vhu_device *);
+
 /* MTU set by NET_SET_MTU, or 0 if none. */
 uint32_t vhu_device_mtu(const struct vhu_device *);
 
@@ -191,6 +202,7 @@ struct vhu_vring_stats {
     uint64_t dropped;           /* No room in the guest's buffers. */
     uint64_t errors;            /* Invalid descriptors, oversized chains. */
     uint64_t notifications;     /* Call eventfd writes. */
+    uint64_t logged;            /* Buffers used while dirty logging. */
 };
 void vhu_device_vring_stats(const struct vhu_device *, unsigned int vring,
                             struct vhu_vring_stats *);

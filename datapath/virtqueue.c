@@ -59,6 +59,20 @@ vhu_vring_should_be_live(const struct vhu_device *dev,
                                      memory_order_relaxed));
 }
 
+/* Reads a 16-bit field of guest memory exactly once. */
+static inline uint16_t
+read_u16(const uint16_t *p)
+{
+    return *(const volatile uint16_t *) p;
+}
+
+/* Writes a 16-bit field of guest memory exactly once. */
+static inline void
+write_u16(uint16_t *p, uint16_t v)
+{
+    *(volatile uint16_t *) p = v;
+}
+
 /* Takes 'vr' away from the data path, if it was live; the caller must
  * then wait for a grace period before changing its data-path fields. */
 void
@@ -95,6 +109,20 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
     vr->size = size;
     vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;
     vr->log_addr = a->log;
+
+    /* The used ring in guest memory says how far the device got.  A
+     * frontend that reconnects after the back-end lost its state, or that
+     * always sends ring base 0 (DPDK virtio-user), may give a base that
+     * disagrees: resume from the used index, as DPDK's and QEMU's back-ends
+     * do.  (We use buffers in order, so last_avail_idx equals
+     * last_used_idx whenever a ring stops.) */
+    uint16_t used_idx = read_u16(&vr->used->idx);
+    if (used_idx != vr->last_used_idx) {
+        VHU_INFO("%s: vring %u: resuming from the used index %"PRIu16
+                 " instead of the ring base %"PRIu16, dev->name, idx,
+                 used_idx, vr->last_used_idx);
+        vr->last_avail_idx = vr->last_used_idx = used_idx;
+    }
     return true;
 }
 
@@ -114,6 +142,19 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
         if (!vring_translate(dev, vr)) {
             vhu_device_break(dev);
             return;
+        }
+        if (!dev->opts.want_kicks) {
+            /* A polling caller needs no kicks (the guest ignores this flag
+             * with EVENT_IDX, where burst ends leave avail_event alone). */
+            write_u16(&vr->used->flags, VHU_VRING_USED_F_NO_NOTIFY);
+            if (vr->log_used) {
+                const struct vhu_log_map *log
+                    = atomic_load_explicit(&dev->log, memory_order_acquire);
+
+                if (log && (vhu_device_features(dev) & VHU_BIT(VHU_F_LOG_ALL))) {
+                    vhu_log_mark(log, vr->log_addr, sizeof(uint16_t));
+                }
+            }
         }
         atomic_store_explicit(&vr->live, true, memory_order_release);
         vhu_device_changed(dev);
@@ -146,19 +187,6 @@ vhu_vring_close_fds(struct vhu_device *dev, struct vhu_vring *vr)
 
 /* Data path. */
 
-/* Reads a 16-bit field of guest memory exactly once. */
-static inline uint16_t
-read_u16(const uint16_t *p)
-{
-    return *(const volatile uint16_t *) p;
-}
-
-/* Writes a 16-bit field of guest memory exactly once. */
-static inline void
-write_u16(uint16_t *p, uint16_t v)
-{
-    *(volatile uint16_t *) p = v;
-}
 
 /* Copies descriptor '*src' from guest memory into '*dst', reading each
  * field exactly once (the guest may change it meanwhile). */
@@ -315,13 +343,16 @@ vhu_burst_end(struct vhu_burst *b)
                       & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) != 0;
 
     if (b->done) {
+        if (b->log) {
+            vhu_counter_add(&vr->stats.logged, b->done);
+        }
         vr->last_avail_idx += b->done;
         vr->last_used_idx += b->done;
         atomic_thread_fence(memory_order_release);
         write_u16(&vr->used->idx, vr->last_used_idx);
         log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
     }
-    if (event_idx) {
+    if (event_idx && b->dev->opts.want_kicks) {
         /* Ask for a kick when the guest makes the next head available. */
         uint16_t *avail_event = (uint16_t *) &vr->used->ring[vr->size];
 

@@ -9,7 +9,11 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/netdev-vhost-user.c \
 	ofproto-ext/netdev-vhost-user.h \
 	ofproto-ext/vhost-user-ctl.c \
-	ofproto-ext/vhost-user-ctl.h
+	ofproto-ext/vhost-user-ctl.h \
+	ofproto-ext/vhost-user-policer.c \
+	ofproto-ext/vhost-user-policer.h \
+	ofproto-ext/vhost-user-show.c \
+	ofproto-ext/vhost-user-show.h
 ofproto_ext_libnetdev_vhost_user_la_LIBADD = datapath/libvhost-engine.la
 
 # Built as "ovs-vswitchd": Open vSwitch names its pidfile and control socket

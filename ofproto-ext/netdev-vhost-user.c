@@ -33,15 +33,20 @@
 #include "dirs.h"
 #include "dp-packet.h"
 #include "netdev-provider.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
 #include "ovs-atomic.h"
 #include "ovs-numa.h"
 #include "ovs-thread.h"
 #include "packets.h"
 #include "smap.h"
+#include "unixctl.h"
 #include "util.h"
 #include "vhost-engine.h"
 #include "vhost-user-ctl.h"
+#include "vhost-user-policer.h"
+#include "vhost-user-show.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_vhost_user);
 
@@ -94,6 +99,16 @@ struct netdev_vhost_user {
     atomic_int tx_retries_max;
     atomic_uint32_t max_frame_len;  /* From the MTU. */
     atomic_uint guest_n_qp;         /* Queue pairs the frontend set up. */
+    atomic_uint32_t rx_enabled;     /* Bit N: the guest transmits on pair N. */
+    atomic_uint32_t tx_enabled;     /* Bit N: the guest receives on pair N. */
+
+    /* A RARP to send as if from the guest (SEND_RARP after a migration):
+     * set by the control thread, taken by the PMD thread polling rxq 0. */
+    atomic_bool rarp_pending;
+    struct eth_addr rarp_mac;       /* Written before 'rarp_pending'. */
+
+    struct vhost_policer policer;   /* ingress_policing_rate/burst. */
+    atomic_uint64_t rx_policed_drops;
 
     /* Sending to a port whose frontend is absent. */
     atomic_uint64_t tx_not_running_drops;
@@ -188,18 +203,53 @@ netdev_vhost_user_set_global_config(const struct smap *other_config)
     free(dir);
 }
 
+/* Returns a bitmap of the queue pairs whose virtqueue at offset 'dir' (0 for
+ * the guest's receive queue, 1 for its transmit queue) the guest set up,
+ * started and enabled. */
+static uint32_t
+vhost_enabled_pairs(const struct vhu_device *vdev, unsigned int dir)
+{
+    uint32_t map = 0;
+
+    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+        struct vhu_vring_info info;
+
+        vhu_device_vring_info(vdev, 2 * qp + dir, &info);
+        if (info.configured && info.started && info.enabled
+            && !info.broken) {
+            map |= UINT32_C(1) << qp;
+        }
+    }
+    return map;
+}
+
 void
 netdev_vhost_user_state_changed(struct netdev *netdev)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
     unsigned int n_qp = vhu_device_n_queue_pairs(dev->vdev);
     unsigned int old_n_qp;
+    uint8_t mac[6];
 
+    atomic_store_relaxed(&dev->rx_enabled,
+                         vhost_enabled_pairs(dev->vdev, 1));
+    atomic_store_relaxed(&dev->tx_enabled,
+                         vhost_enabled_pairs(dev->vdev, 0));
+    if (vhu_device_take_rarp(dev->vdev, mac)) {
+        memcpy(dev->rarp_mac.ea, mac, sizeof dev->rarp_mac.ea);
+        atomic_store_explicit(&dev->rarp_pending, true,
+                              memory_order_release);
+        VLOG_INFO("%s: frontend asked to announce "ETH_ADDR_FMT,
+                  netdev_get_name(netdev), ETH_ADDR_ARGS(dev->rarp_mac));
+    }
+
+    /* The number of rxqs follows the queue pairs of the last frontend
+     * (kept while it is away, so that a reconnecting guest does not make
+     * the PMD threads reload twice). */
     atomic_read_relaxed(&dev->guest_n_qp, &old_n_qp);
-    if (n_qp != old_n_qp) {
+    if (n_qp && n_qp != old_n_qp) {
         atomic_store_relaxed(&dev->guest_n_qp, n_qp);
         if (n_qp > 1 || old_n_qp > 1) {
-            /* The number of rxqs follows the frontend's queue pairs. */
             netdev_request_reconfigure(netdev);
         }
     }
@@ -244,6 +294,11 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->tx_retries_max, VHOST_TX_RETRIES_DEF);
     atomic_init(&dev->max_frame_len, MTU_TO_MAX_FRAME_LEN(ETH_PAYLOAD_MAX));
     atomic_init(&dev->guest_n_qp, 0);
+    atomic_init(&dev->rx_enabled, 0);
+    atomic_init(&dev->tx_enabled, 0);
+    atomic_init(&dev->rarp_pending, false);
+    atomic_init(&dev->rx_policed_drops, 0);
+    vhost_policer_init(&dev->policer);
     atomic_init(&dev->tx_not_running_drops, 0);
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
         struct vhost_qp_counters *c = &dev->qp_counters[i];
@@ -292,6 +347,7 @@ netdev_vhost_user_destruct(struct netdev *netdev)
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
         ovs_spin_destroy(&dev->tx_locks[i]);
     }
+    vhost_policer_destroy(&dev->policer);
     free(dev->socket_path);
     ovs_mutex_destroy(&dev->mutex);
 }
@@ -413,7 +469,11 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
         smap_add(args, "socket", dev->socket_path);
     }
     smap_add(args, "status", connected ? "connected" : "disconnected");
-    smap_add_format(args, "mtu", "%d", dev->mtu);
+    /* The guest's MTU, if the frontend told us (NET_SET_MTU, from QEMU's
+     * host_mtu), otherwise the port's. */
+    smap_add_format(args, "mtu", "%d", (vhu_device_mtu(dev->vdev)
+                                        ? (int) vhu_device_mtu(dev->vdev)
+                                        : dev->mtu));
     smap_add_format(args, "n_rxq", "%d", netdev->n_rxq);
     smap_add_format(args, "n_txq", "%d", netdev->n_txq);
     ovs_mutex_unlock(&dev->mutex);
@@ -437,6 +497,9 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
         }
     }
     smap_add_format(args, "num_of_vrings", "%u", n_vrings);
+    if (vhu_device_is_logging(dev->vdev)) {
+        smap_add(args, "dirty_logging", "on");
+    }
     return 0;
 }
 
@@ -453,7 +516,13 @@ netdev_vhost_user_get_carrier(const struct netdev *netdev, bool *carrier)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
 
-    *carrier = vhu_device_is_running(dev->vdev);
+    uint32_t rx_map, tx_map;
+
+    /* Up once the guest's driver runs and the rings of a queue pair are
+     * enabled in both directions. */
+    atomic_read_relaxed(&dev->rx_enabled, &rx_map);
+    atomic_read_relaxed(&dev->tx_enabled, &tx_map);
+    *carrier = vhu_device_is_running(dev->vdev) && rx_map && tx_map;
     return 0;
 }
 
@@ -465,7 +534,7 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
 
     /* 'stats' comes filled with UINT64_MAX ("unsupported"). */
     stats->rx_packets = stats->rx_bytes = stats->rx_errors = 0;
-    stats->rx_dropped = 0;
+    stats->rx_dropped = counter_read(&dev->rx_policed_drops);
     stats->tx_packets = stats->tx_bytes = stats->tx_errors = 0;
     stats->tx_dropped = counter_read(&dev->tx_not_running_drops);
 
@@ -506,7 +575,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
         retries += counter_read(&c->tx_retries);
     }
 
-    custom->counters = xcalloc(5 + 8 * n_qp, sizeof *custom->counters);
+    custom->counters = xcalloc(7 + 9 * n_qp, sizeof *custom->counters);
 #define ADD_COUNTER(VALUE, ...)                                         \
     do {                                                                \
         custom->counters[n].value = (VALUE);                            \
@@ -519,6 +588,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     ADD_COUNTER(mtu, "ovs_tx_mtu_exceeded_drops");
     ADD_COUNTER(counter_read(&dev->tx_not_running_drops),
                 "ovs_tx_not_running_drops");
+    ADD_COUNTER(counter_read(&dev->rx_policed_drops), "ovs_rx_qos_drops");
     ovs_mutex_lock(&dev->mutex);
     ADD_COUNTER(dev->conn ? vhost_user_conn_n_connects(dev->conn) : 0,
                 "vhost_connects");
@@ -536,6 +606,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
         ADD_COUNTER(tx.bytes, "tx_q%u_good_bytes", qp);
         ADD_COUNTER(tx.errors, "tx_q%u_errors", qp);
         ADD_COUNTER(tx.notifications, "tx_q%u_guest_notifications", qp);
+        ADD_COUNTER(rx.logged + tx.logged, "q%u_dirty_logged_buffers", qp);
     }
 #undef ADD_COUNTER
     custom->size = n;
@@ -622,6 +693,23 @@ netdev_vhost_user_update_flags(struct netdev *netdev,
 }
 
 static int
+netdev_vhost_user_set_policing(struct netdev *netdev, unsigned int kbits_rate,
+                               unsigned int kbits_burst,
+                               unsigned int kpkts_rate,
+                               unsigned int kpkts_burst)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    if (kpkts_rate || kpkts_burst) {
+        VLOG_WARN("%s: packet-rate policing is not supported; only "
+                  "ingress_policing_rate and ingress_policing_burst",
+                  netdev_get_name(netdev));
+    }
+    vhost_policer_set(&dev->policer, kbits_rate, kbits_burst);
+    return 0;
+}
+
+static int
 netdev_vhost_user_set_tx_multiq(struct netdev *netdev, unsigned int n_txq)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
@@ -672,6 +760,24 @@ vhost_packet_alloc(void *aux OVS_UNUSED, uint32_t len, void **data)
     return packet;
 }
 
+/* Returns a RARP for the guest's MAC if the frontend asked for one since
+ * the last call, otherwise NULL. */
+static struct dp_packet *
+vhost_take_rarp(struct netdev_vhost_user *dev)
+{
+    struct dp_packet *packet;
+    bool pending;
+
+    atomic_read_explicit(&dev->rarp_pending, &pending, memory_order_acquire);
+    if (OVS_LIKELY(!pending)) {
+        return NULL;
+    }
+    atomic_store_relaxed(&dev->rarp_pending, false);
+    packet = dp_packet_new(ETH_HEADER_LEN + ARP_ETH_HEADER_LEN);
+    compose_rarp(packet, dev->rarp_mac);
+    return packet;
+}
+
 static int
 netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
                            struct dp_packet_batch *batch,
@@ -679,13 +785,19 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
     void *packets[NETDEV_MAX_BURST];
-    int n;
+    int n = 0;
 
-    if (!vhu_rx_ready(dev->vdev, rxq->queue_id)) {
-        return EAGAIN;
+    if (!rxq->queue_id) {
+        struct dp_packet *rarp = vhost_take_rarp(dev);
+
+        if (rarp) {
+            packets[n++] = rarp;
+        }
     }
-    n = vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
-                          NULL, packets, NETDEV_MAX_BURST);
+    if (vhu_rx_ready(dev->vdev, rxq->queue_id)) {
+        n += vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
+                               NULL, packets + n, NETDEV_MAX_BURST - n);
+    }
     if (!n) {
         return EAGAIN;
     }
@@ -693,28 +805,49 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
         batch->packets[i] = packets[i];
     }
     batch->count = n;
+
+    if (vhost_policer_enabled(&dev->policer)) {
+        int dropped = vhost_policer_run(&dev->policer, batch);
+
+        if (dropped) {
+            atomic_add_relaxed(&dev->rx_policed_drops, dropped,
+                               &(uint64_t) { 0 });
+        }
+        if (!dp_packet_batch_size(batch)) {
+            return EAGAIN;
+        }
+    }
     return 0;
 }
 
+static bool
+netdev_vhost_user_rxq_enabled(struct netdev_rxq *rxq)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
+    uint32_t map;
+
+    atomic_read_relaxed(&dev->rx_enabled, &map);
+    return (map >> rxq->queue_id) & 1;
+}
+
 /* Returns the guest's queue pair that transmit queue 'qid' uses, or -1 if
- * none can take packets now. */
+ * none can take packets now.  Transmit queues are spread over the pairs the
+ * guest enabled (a Linux guest enables as many pairs as it has CPUs), so
+ * nothing is sent into a pair that no one reads. */
 static int
 vhost_tx_queue_pair(struct netdev_vhost_user *dev, int qid)
 {
-    unsigned int n_qp;
-    int qp;
+    uint32_t map;
+    int k;
 
-    atomic_read_relaxed(&dev->guest_n_qp, &n_qp);
-    if (!n_qp) {
+    atomic_read_relaxed(&dev->tx_enabled, &map);
+    if (!map) {
         return -1;
     }
-    qp = qid % n_qp;
-    if (vhu_tx_ready(dev->vdev, qp)) {
-        return qp;
+    for (k = qid % count_1bits(map); k > 0; k--) {
+        map = zero_rightmost_1bit(map);
     }
-    /* The guest did not enable that pair (a Linux guest enables as many
-     * pairs as it has CPUs); fall back to the first. */
-    return qp && vhu_tx_ready(dev->vdev, 0) ? 0 : -1;
+    return rightmost_1bit_idx(map);
 }
 
 static int
@@ -732,7 +865,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     int qp;
 
     qp = vhost_tx_queue_pair(dev, qid);
-    if (qp < 0) {
+    if (qp < 0 || !vhu_tx_ready(dev->vdev, qp)) {
         COVERAGE_INC(vhost_user_tx_not_running);
         atomic_add_relaxed(&dev->tx_not_running_drops, cnt,
                            &(uint64_t) { 0 });
@@ -823,6 +956,7 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
         .get_config = netdev_vhost_user_get_config,             \
         .set_config = netdev_vhost_user_set_config,             \
         .set_tx_multiq = netdev_vhost_user_set_tx_multiq,       \
+        .set_policing = netdev_vhost_user_set_policing,         \
         .send = netdev_vhost_user_send,                         \
         .set_etheraddr = netdev_vhost_user_set_etheraddr,       \
         .get_etheraddr = netdev_vhost_user_get_etheraddr,       \
@@ -840,6 +974,7 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
         .rxq_destruct = netdev_vhost_user_rxq_destruct,         \
         .rxq_dealloc = netdev_vhost_user_rxq_dealloc,           \
         .rxq_recv = netdev_vhost_user_rxq_recv,                 \
+        .rxq_enabled = netdev_vhost_user_rxq_enabled,           \
     }
 
 static const struct netdev_class vhost_user_classes[] = {
@@ -850,10 +985,85 @@ static const struct netdev_class vhost_user_classes[] = {
     NETDEV_VHOST_USER_CLASS("dpdkvhostuserclient"),
 };
 
+/* Appends what "ovs-appctl vhost-user/show" says about 'netdev' to 'ds'. */
+static void
+netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    uint32_t rx_map, tx_map;
+    unsigned int n_qp;
+    bool connected;
+
+    atomic_read_relaxed(&dev->guest_n_qp, &n_qp);
+    atomic_read_relaxed(&dev->rx_enabled, &rx_map);
+    atomic_read_relaxed(&dev->tx_enabled, &tx_map);
+
+    ovs_mutex_lock(&dev->mutex);
+    connected = dev->conn && vhost_user_conn_is_connected(dev->conn);
+    ds_put_format(ds, "%s: type %s, %s, socket %s\n",
+                  netdev_get_name(netdev), netdev_get_type(netdev),
+                  dev->client ? "client (the switch connects)"
+                              : "server (the switch listens)",
+                  dev->socket_path ? dev->socket_path : "(none)");
+    ds_put_format(ds, "  frontend: %s, connected %"PRIu64" time(s)\n",
+                  connected ? "connected" : "not connected",
+                  dev->conn ? vhost_user_conn_n_connects(dev->conn) : 0);
+    ds_put_format(ds, "  mtu: port %d, guest ", dev->mtu);
+    ovs_mutex_unlock(&dev->mutex);
+    if (vhu_device_mtu(dev->vdev)) {
+        ds_put_format(ds, "%"PRIu32"\n", vhu_device_mtu(dev->vdev));
+    } else {
+        ds_put_cstr(ds, "not set\n");
+    }
+    ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx "
+                  "0x%"PRIx32", guest rx 0x%"PRIx32"; rxqs %d, txqs %d\n",
+                  n_qp, rx_map, tx_map, netdev->n_rxq, netdev->n_txq);
+    if (connected) {
+        vhost_user_format_device(ds, dev->vdev);
+    }
+}
+
+static void
+vhost_user_show_cmd(struct unixctl_conn *conn, int argc, const char *argv[],
+                    void *aux OVS_UNUSED)
+{
+    struct ds ds = DS_EMPTY_INITIALIZER;
+
+    if (argc > 1) {
+        struct netdev *netdev = netdev_from_name(argv[1]);
+
+        if (!netdev || !is_vhost_user_class(netdev_get_class(netdev))) {
+            unixctl_command_reply_error(conn, "no such vhost-user port");
+            netdev_close(netdev);
+            return;
+        }
+        netdev_vhost_user_format(&ds, netdev);
+        netdev_close(netdev);
+    } else {
+        struct shash devices = SHASH_INITIALIZER(&devices);
+        const struct shash_node **nodes;
+
+        for (size_t i = 0; i < ARRAY_SIZE(vhost_user_classes); i++) {
+            netdev_get_devices(&vhost_user_classes[i], &devices);
+        }
+        nodes = shash_sort(&devices);
+        for (size_t i = 0; i < shash_count(&devices); i++) {
+            netdev_vhost_user_format(&ds, nodes[i]->data);
+            netdev_close(nodes[i]->data);
+        }
+        free(nodes);
+        shash_destroy(&devices);
+    }
+    unixctl_command_reply(conn, ds_cstr(&ds));
+    ds_destroy(&ds);
+}
+
 void
 netdev_vhost_user_register(void)
 {
     for (size_t i = 0; i < ARRAY_SIZE(vhost_user_classes); i++) {
         netdev_register_provider(&vhost_user_classes[i]);
     }
+    unixctl_command_register("vhost-user/show", "[PORT]", 0, 1,
+                             vhost_user_show_cmd, NULL);
 }

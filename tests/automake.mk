@@ -7,6 +7,7 @@ TESTSUITE_AT = \
 	tests/vhu-macros.at \
 	tests/switch.at \
 	tests/traffic.at \
+	tests/operations.at \
 	tests/datapath.at \
 	tests/peer.at \
 	tests/loopback.at \

@@ -129,6 +129,10 @@ fe_add_region(struct fe *fe, uint64_t gpa, uint64_t size,
 
 /* Harness. */
 
+/* Devices created from now on want kicks (a sleeping caller) if true, or
+ * suppress them (a polling caller, the default). */
+bool fe_want_kicks;
+
 /* Creates guest memory and a device with 'max_qp' queue pairs. */
 void
 fe_init(struct fe *fe, unsigned int max_qp)
@@ -138,6 +142,7 @@ fe_init(struct fe *fe, unsigned int max_qp)
         .max_queue_pairs = max_qp ? max_qp : 2,
         .min_mtu = 68,
         .max_mtu = 9000,
+        .want_kicks = fe_want_kicks,
     };
 
     memset(fe, 0, sizeof *fe);

@@ -92,6 +92,7 @@ struct fe_opts {
 };
 
 /* Harness. */
+extern bool fe_want_kicks;
 void fe_init(struct fe *, unsigned int max_qp);
 void fe_setup(struct fe *, const struct fe_opts *);
 void fe_destroy(struct fe *);

@@ -319,7 +319,7 @@ peer_run_tx_burst(struct peer_run *run, uint64_t budget)
         q->tx_frames++;
         run->stats.tx_frames++;
         run->stats.tx_bytes += len;
-        run->next_q = (run->next_q + 1) % peer->n_queues;
+        run->next_q = (run->next_q + 1) % peer->n_active;
     }
 
     for (unsigned int i = 0; i < peer->n_queues; i++) {

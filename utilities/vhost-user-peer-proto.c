@@ -43,7 +43,12 @@
 
 /* Protocol features the peer knows how to use. */
 #define PEER_PROTOCOL_FEATURES (VHU_BIT(VHU_PROTOCOL_F_MQ) \
-                                | VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK))
+                                | VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK) \
+                                | VHU_BIT(VHU_PROTOCOL_F_RARP) \
+                                | VHU_BIT(VHU_PROTOCOL_F_NET_MTU))
+
+static int peer_send_mtu(struct peer *, unsigned int mtu);
+static int peer_send_rarp(struct peer *);
 
 /* Returns the name of vhost-user request 'request', for messages. */
 static const char *
@@ -604,13 +609,27 @@ peer_start(struct peer *peer)
         }
     }
     peer->running = true;
+    peer->n_active = peer->n_queues;
 
     if (peer->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) {
-        for (unsigned int i = 0; i < n_vrings; i++) {
+        unsigned int n_enable = n_vrings;
+
+        if (opts->enable_queues && opts->enable_queues < peer->n_queues) {
+            n_enable = 2 * opts->enable_queues;
+            peer->n_active = opts->enable_queues;
+        }
+
+        for (unsigned int i = 0; i < n_enable; i++) {
             if (peer_set_state(peer, VHU_REQ_SET_VRING_ENABLE, i, 1)) {
                 return -1;
             }
         }
+    }
+    if (opts->mtu && peer_send_mtu(peer, opts->mtu)) {
+        return -1;
+    }
+    if (opts->announce && peer_send_rarp(peer)) {
+        return -1;
     }
 
     /* A round trip, so that the back-end has finished acting on the
@@ -630,6 +649,35 @@ peer_start(struct peer *peer)
               peer->protocol_features,
               opts->notify ? "kick/call eventfds" : "polling");
     return 0;
+}
+
+/* Tells the back-end the guest's MTU, as QEMU does for host_mtu.  Returns 0
+ * or -1 after printing an error (the back-end refused it). */
+static int
+peer_send_mtu(struct peer *peer, unsigned int mtu)
+{
+    if (!(peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_NET_MTU))) {
+        peer_error("--mtu: the back-end does not offer "
+                   "VHOST_USER_PROTOCOL_F_NET_MTU");
+        return -1;
+    }
+    return peer_set_u64(peer, VHU_REQ_NET_SET_MTU, mtu);
+}
+
+/* Asks the back-end to announce the guest's MAC, as QEMU does after a
+ * migration.  Returns 0 or -1 after printing an error. */
+static int
+peer_send_rarp(struct peer *peer)
+{
+    uint64_t mac = 0;
+
+    if (!(peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_RARP))) {
+        peer_error("--announce: the back-end does not offer "
+                   "VHOST_USER_PROTOCOL_F_RARP");
+        return -1;
+    }
+    memcpy(&mac, peer->opts->mac, 6);
+    return peer_set_u64(peer, VHU_REQ_SEND_RARP, mac);
 }
 
 /* Stops the device the way QEMU does: GET_VRING_BASE on each vring, which

@@ -120,6 +120,12 @@ peer_usage(void)
            "polling (off)\n"
            "  --mem=MB                 guest memory size (default: what "
            "the rings need)\n"
+           "  --enable-queues=N        enable only the first N queue "
+           "pairs\n"
+           "  --mtu=N                  tell the back-end the MTU "
+           "(NET_SET_MTU)\n"
+           "  --announce               ask the back-end to announce --mac "
+           "(SEND_RARP)\n"
            "\nTraffic:\n"
            "  --frame-size=BYTES       frame size, 60..%d (default 64)\n"
            "  --count=N                frames to send or receive (0: no "
@@ -257,6 +263,9 @@ enum {
     OPT_DST_MAC,
     OPT_RATE,
     OPT_MEM,
+    OPT_ENABLE_QUEUES,
+    OPT_ANNOUNCE,
+    OPT_MTU,
 };
 
 /* Parses one option 'c' with argument 'arg' into 'opts'.  Returns true on
@@ -330,6 +339,21 @@ peer_parse_option(int c, const char *name, const char *arg,
         }
         opts->mem_mb = x;
         return true;
+    case OPT_ENABLE_QUEUES:
+        if (!peer_parse_uint(name, arg, 1, PEER_MAX_QUEUES, &x)) {
+            return false;
+        }
+        opts->enable_queues = x;
+        return true;
+    case OPT_ANNOUNCE:
+        opts->announce = true;
+        return true;
+    case OPT_MTU:
+        if (!peer_parse_uint(name, arg, 1, 65535, &x)) {
+            return false;
+        }
+        opts->mtu = x;
+        return true;
     case 'q':
         opts->verbosity = 0;
         return true;
@@ -364,6 +388,9 @@ peer_parse_args(int argc, char *argv[], struct peer_options *opts)
         { "dst-mac", required_argument, NULL, OPT_DST_MAC },
         { "rate", required_argument, NULL, OPT_RATE },
         { "mem", required_argument, NULL, OPT_MEM },
+        { "enable-queues", required_argument, NULL, OPT_ENABLE_QUEUES },
+        { "announce", no_argument, NULL, OPT_ANNOUNCE },
+        { "mtu", required_argument, NULL, OPT_MTU },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },

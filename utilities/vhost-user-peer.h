@@ -93,6 +93,9 @@ struct peer_options {
     uint8_t dst_mac[6];
     uint64_t rate;              /* Frames per second; 0 means no pacing. */
     unsigned int mem_mb;        /* 0 means "as much as needed". */
+    unsigned int enable_queues; /* Pairs to enable; 0 means all. */
+    bool announce;              /* Send SEND_RARP for 'mac'. */
+    unsigned int mtu;           /* Send NET_SET_MTU; 0 means don't. */
     int verbosity;              /* 0 quiet, 1 normal, 2 verbose. */
     enum peer_command command;
 };
@@ -167,6 +170,7 @@ struct peer {
 
     struct peer_queue *queues;
     unsigned int n_queues;
+    unsigned int n_active;      /* Queue pairs enabled, to send on. */
 
     uint8_t *scratch;           /* Reassembly of mergeable frames. */
 };

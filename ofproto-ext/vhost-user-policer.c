@@ -1,0 +1,109 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+#include <config.h>
+
+#include "vhost-user-policer.h"
+
+#include "dp-packet.h"
+#include "timeval.h"
+#include "util.h"
+
+/* Burst used when ingress_policing_burst is 0, in kbit. */
+#define DEFAULT_BURST_KBITS 8000
+
+void
+vhost_policer_init(struct vhost_policer *policer)
+{
+    atomic_init(&policer->enabled, false);
+    ovs_spin_init(&policer->lock);
+    policer->rate = policer->burst = policer->tokens = 0;
+    policer->last_refill = 0;
+}
+
+void
+vhost_policer_destroy(struct vhost_policer *policer)
+{
+    ovs_spin_destroy(&policer->lock);
+}
+
+void
+vhost_policer_set(struct vhost_policer *policer, unsigned int kbits_rate,
+                  unsigned int kbits_burst)
+{
+    ovs_spin_lock(&policer->lock);
+    policer->rate = (uint64_t) kbits_rate * 1000;
+    policer->burst = (uint64_t) (kbits_burst ? kbits_burst
+                                 : DEFAULT_BURST_KBITS) * 1000;
+    policer->tokens = policer->burst;
+    policer->last_refill = time_usec();
+    atomic_store_relaxed(&policer->enabled, kbits_rate != 0);
+    ovs_spin_unlock(&policer->lock);
+}
+
+/* Adds the tokens earned since the last refill.  The caller holds the
+ * lock. */
+static void
+vhost_policer_refill(struct vhost_policer *policer)
+{
+    long long int now = time_usec();
+    long long int elapsed = now - policer->last_refill;
+
+    if (elapsed <= 0) {
+        return;
+    }
+    policer->last_refill = now;
+    if (elapsed >= 1000000 * (policer->burst / policer->rate + 1)) {
+        /* Long enough to fill the bucket (and to overflow the product
+         * below at high rates). */
+        policer->tokens = policer->burst;
+    } else {
+        policer->tokens = MIN(policer->burst,
+                              policer->tokens
+                              + elapsed * policer->rate / 1000000);
+    }
+}
+
+int
+vhost_policer_run(struct vhost_policer *policer,
+                  struct dp_packet_batch *batch)
+{
+    const size_t n = dp_packet_batch_size(batch);
+    struct dp_packet *packet;
+    int dropped = 0;
+    size_t i;
+
+    ovs_spin_lock(&policer->lock);
+    if (!policer->rate) {
+        ovs_spin_unlock(&policer->lock);
+        return 0;
+    }
+    vhost_policer_refill(policer);
+    DP_PACKET_BATCH_REFILL_FOR_EACH (i, n, packet, batch) {
+        uint64_t bits = (uint64_t) dp_packet_size(packet) * 8;
+
+        if (policer->tokens >= bits) {
+            policer->tokens -= bits;
+            dp_packet_batch_refill(batch, packet, i);
+        } else {
+            dp_packet_delete(packet);
+            dropped++;
+        }
+    }
+    ovs_spin_unlock(&policer->lock);
+    return dropped;
+}

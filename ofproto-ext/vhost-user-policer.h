@@ -1,0 +1,64 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+
+#ifndef VHOST_USER_POLICER_H
+#define VHOST_USER_POLICER_H 1
+
+/* Ingress policing of a vhost-user port (the Interface table's
+ * ingress_policing_rate and ingress_policing_burst, which neutron's
+ * bandwidth-limit rule sets): a token bucket in bits, shared by the port's
+ * receive queues, applied to whole batches. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ovs-atomic.h"
+#include "ovs-thread.h"
+
+struct dp_packet_batch;
+
+struct vhost_policer {
+    atomic_bool enabled;        /* Read by PMD threads without the lock. */
+    struct ovs_spin lock;
+    uint64_t rate;              /* Bits per second; 0 if off. */
+    uint64_t burst;             /* Bucket size in bits. */
+    uint64_t tokens;            /* Bits that may pass now. */
+    long long int last_refill;  /* time_usec() of the last refill. */
+};
+
+void vhost_policer_init(struct vhost_policer *);
+void vhost_policer_destroy(struct vhost_policer *);
+
+/* Sets the rate (kbit/s, 0 turns policing off) and the burst (kbit, 0 for
+ * the default of 8000, as Open vSwitch's other ports use). */
+void vhost_policer_set(struct vhost_policer *, unsigned int kbits_rate,
+                       unsigned int kbits_burst);
+
+static inline bool
+vhost_policer_enabled(struct vhost_policer *policer)
+{
+    bool enabled;
+
+    atomic_read_relaxed(&policer->enabled, &enabled);
+    return enabled;
+}
+
+/* Drops the packets of 'batch' that exceed the rate and returns how many it
+ * dropped. */
+int vhost_policer_run(struct vhost_policer *, struct dp_packet_batch *);
+
+#endif /* vhost-user-policer.h */
