@@ -97,13 +97,15 @@ mkfifo "$name.cmd.in"
 # memfd, which the switch maps.  MSI-X is off (vectors=0): QEMU 7.2
 # under TCG crashes in msix_set_vector_notifiers when a vhost-user
 # virtio-net-pci device starts with it.
+cmdline="console=ttyS0 quiet panic=-1 no_timer_check ipv6.disable=1"
+cmdline="$cmdline vhu.name=$name $*"
 exec qemu-system-x86_64 \
     -name "$name" \
     -accel tcg,thread=multi -cpu max -smp "$queues" -m "$mem" \
     -object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
     -numa node,memdev=mem \
     -kernel "$image/vmlinuz" -initrd "$image/initramfs.gz" \
-    -append "console=ttyS0 quiet panic=-1 no_timer_check ipv6.disable=1 vhu.name=$name $*" \
+    -append "$cmdline" \
     -chardev "$chardev" \
     -netdev "$netdev" \
     -device "virtio-net-pci,netdev=n0,mac=$mac,vectors=0$mq$device" \
