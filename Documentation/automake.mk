@@ -1,2 +1,8 @@
 dist_doc_DATA += \
+	Documentation/engine-benchmark.rst \
+	Documentation/fuzzing.rst \
+	Documentation/guests.rst \
+	Documentation/hostile-frontends.rst \
+	Documentation/vhost-user-loopback.rst \
+	Documentation/vhost-user-peer.rst \
 	Documentation/vhost-user-ports.rst

@@ -255,6 +255,8 @@ struct vhu_mem *vhu_mem_clone(const struct vhu_mem *);
 void vhu_mem_free(struct vhu_mem *);
 int vhu_mem_add_region(struct vhu_device *, struct vhu_mem *,
                        const struct vhu_mem_region *, int fd);
+bool vhu_mem_has_region(const struct vhu_mem *,
+                        const struct vhu_mem_region *);
 bool vhu_mem_remove_region(struct vhu_mem *, const struct vhu_mem_region *);
 uint8_t *vhu_mem_gpa_to_host(const struct vhu_mem *, unsigned int *hint,
                              uint64_t gpa, uint64_t *contig);

@@ -224,6 +224,22 @@ vhu_mem_add_region(struct vhu_device *dev, struct vhu_mem *mem,
     return 0;
 }
 
+/* True if 'mem' (NULL is allowed) has a region with the guest address,
+ * user address and size of 'r'. */
+bool
+vhu_mem_has_region(const struct vhu_mem *mem, const struct vhu_mem_region *r)
+{
+    for (unsigned int i = 0; mem && i < mem->n; i++) {
+        const struct vhu_region *reg = &mem->regions[i];
+
+        if (reg->gpa == r->guest_phys_addr && reg->uva == r->userspace_addr
+            && reg->size == r->memory_size) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Removes from 'mem' the region with the guest address, user address and
  * size of 'r' and drops its mapping.  Returns false if there is none. */
 bool

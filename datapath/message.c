@@ -102,6 +102,9 @@ vhu_msg_flush_input(struct vhu_device *dev)
 static bool
 output_append(struct vhu_device *dev, const void *data, size_t n)
 {
+    if (!n) {
+        return true;
+    }
     if (dev->out_len + n > dev->out_alloc) {
         size_t alloc = dev->out_alloc ? dev->out_alloc : 256;
         uint8_t *out;
@@ -150,7 +153,7 @@ const void *
 vhu_device_output(const struct vhu_device *dev, size_t *n)
 {
     *n = dev->out_len - dev->out_ofs;
-    return dev->out + dev->out_ofs;
+    return dev->out ? dev->out + dev->out_ofs : NULL;
 }
 
 void
@@ -707,10 +710,19 @@ handle_get_max_mem_slots(struct vhu_device *dev, struct vhu_msg *msg)
 static enum handler_result
 handle_add_mem_reg(struct vhu_device *dev, struct vhu_msg *msg)
 {
+    const struct vhu_mem_region *r = &msg->payload.mem_single.region;
     struct vhu_mem *mem;
 
     if (!check_msg(dev, msg, sizeof msg->payload.mem_single, 1)) {
         return MSG_BREAK;
+    }
+    if (vhu_mem_has_region(vhu_device_mem(dev), r)) {
+        /* QEMU (7.2) sends ADD_MEM_REG for every queue pair of a
+         * multiqueue device, all on one connection: the same region again
+         * is not an overlap.  Its fd is closed with the message. */
+        VHU_DBG("%s: ADD_MEM_REG: region at guest address 0x%"PRIx64
+                " already mapped", dev->name, r->guest_phys_addr);
+        return MSG_OK;
     }
     mem = vhu_mem_clone(vhu_device_mem(dev));
     if (!mem) {
@@ -744,11 +756,13 @@ handle_rem_mem_reg(struct vhu_device *dev, struct vhu_msg *msg)
         return MSG_BREAK;
     }
     if (!vhu_mem_remove_region(mem, r)) {
-        VHU_WARN("%s: REM_MEM_REG: no region at guest address 0x%"PRIx64
-                 " with size 0x%"PRIx64, dev->name, r->guest_phys_addr,
-                 r->memory_size);
+        /* Also sent once per queue pair by QEMU: the region may be gone
+         * already. */
+        VHU_DBG("%s: REM_MEM_REG: no region at guest address 0x%"PRIx64
+                " with size 0x%"PRIx64, dev->name, r->guest_phys_addr,
+                r->memory_size);
         vhu_mem_free(mem);
-        return MSG_FAIL;
+        return MSG_OK;
     }
     unpublish_all_rings(dev);
     if (!mem->n) {

@@ -106,6 +106,16 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
                 !vr->desc ? a->desc : !vr->avail ? a->avail : a->used, size);
         return false;
     }
+    /* The frontend's addresses were checked for alignment, but a region
+     * whose mmap offset and user address differ modulo 16 puts the rings
+     * at misaligned addresses in our mapping. */
+    if ((uintptr_t) vr->desc % 16 || (uintptr_t) vr->avail % 2
+        || (uintptr_t) vr->used % 4) {
+        VHU_ERR("%s: vring %u: rings misaligned in our mapping of guest "
+                "memory (region offset and address disagree)", dev->name,
+                idx);
+        return false;
+    }
     vr->size = size;
     vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;
     vr->log_addr = a->log;

@@ -1015,6 +1015,23 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
     } else {
         ds_put_cstr(ds, "not set\n");
     }
+    {
+        uint64_t failure = 0, mtu = 0, retries = 0;
+
+        for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+            const struct vhost_qp_counters *c = &dev->qp_counters[qp];
+
+            failure += counter_read(&c->tx_failure_drops);
+            mtu += counter_read(&c->tx_mtu_drops);
+            retries += counter_read(&c->tx_retries);
+        }
+        ds_put_format(ds, "  drops: to the guest %"PRIu64" (ring full after "
+                      "%"PRIu64" retries), %"PRIu64" (over the MTU), "
+                      "%"PRIu64" (not running); from the guest %"PRIu64
+                      " (policing)\n", failure, retries, mtu,
+                      counter_read(&dev->tx_not_running_drops),
+                      counter_read(&dev->rx_policed_drops));
+    }
     ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx "
                   "0x%"PRIx32", guest rx 0x%"PRIx32"; rxqs %d, txqs %d\n",
                   n_qp, rx_map, tx_map, netdev->n_rxq, netdev->n_txq);

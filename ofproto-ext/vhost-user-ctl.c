@@ -51,6 +51,9 @@ COVERAGE_DEFINE(vhost_user_grace);
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 1000
 
+/* How long after a state change it is announced again. */
+#define REBUMP_MS 200
+
 /* Reads from one frontend per wake-up, so that a chatty one cannot starve
  * the others. */
 #define MAX_READS_PER_RUN 16
@@ -78,6 +81,8 @@ struct vhost_user_conn {
     uint32_t in_payload_left;        /* Its payload bytes still to read. */
     bool grace_pending;              /* Waiting for an RCU grace period. */
     bool retired_during_grace;       /* Needs one more grace period. */
+    long long int rebump_at;         /* When to repeat a state change, or
+                                      * LLONG_MAX. */
 
     /* Written by the RCU thread, read by the control thread. */
     atomic_bool grace_elapsed;
@@ -235,6 +240,7 @@ vhost_user_conn_create(struct netdev *netdev, struct vhu_device *vdev,
     conn->next_connect = LLONG_MIN;
     conn->backoff_ms = RECONNECT_MIN_MS;
     conn->last_change_seq = vhu_device_change_seq(vdev);
+    conn->rebump_at = LLONG_MAX;
     atomic_init(&conn->grace_elapsed, false);
     atomic_init(&conn->connected, false);
     atomic_init(&conn->n_connects, 0);
@@ -329,6 +335,7 @@ vhost_conn_connected(struct vhost_user_conn *conn, int fd)
     atomic_add_relaxed(&conn->n_connects, 1, &(uint64_t) { 0 });
     VLOG_INFO("%s: vhost-user frontend connected on %s",
               conn->name, conn->path);
+    netdev_vhost_user_state_changed(conn->netdev);
 }
 
 /* Closes the connection to the frontend and resets the engine device; a
@@ -348,6 +355,7 @@ vhost_conn_close(struct vhost_user_conn *conn, const char *reason)
         conn->retired_during_grace = true;
     }
     conn->next_connect = time_msec() + RECONNECT_MIN_MS;
+    netdev_vhost_user_state_changed(conn->netdev);
 }
 
 static void
@@ -576,12 +584,23 @@ vhost_conn_run(struct vhost_user_conn *conn)
     if (seq != conn->last_change_seq) {
         conn->last_change_seq = seq;
         netdev_vhost_user_state_changed(conn->netdev);
+        /* A PMD thread that reloads reads rxq_enabled before the port's
+         * change sequence number; a change that falls between the two
+         * reads would go unseen until the next one.  Announce it again a
+         * little later. */
+        conn->rebump_at = time_msec() + REBUMP_MS;
+    } else if (time_msec() >= conn->rebump_at) {
+        conn->rebump_at = LLONG_MAX;
+        netdev_vhost_user_state_changed(conn->netdev);
     }
 }
 
 static void
 vhost_conn_wait(const struct vhost_user_conn *conn)
 {
+    if (conn->rebump_at != LLONG_MAX) {
+        poll_timer_wait_until(conn->rebump_at);
+    }
     if (conn->fd >= 0) {
         size_t n;
         short int events = conn->grace_pending ? 0 : POLLIN;

@@ -70,6 +70,8 @@ peer_request_name(uint32_t request)
         [VHU_REQ_SET_PROTOCOL_FEATURES] = "SET_PROTOCOL_FEATURES",
         [VHU_REQ_GET_QUEUE_NUM] = "GET_QUEUE_NUM",
         [VHU_REQ_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
+        [VHU_REQ_SEND_RARP] = "SEND_RARP",
+        [VHU_REQ_NET_SET_MTU] = "NET_SET_MTU",
     };
 
     return request < VHU_REQ_MAX && names[request] ? names[request] : "?";
