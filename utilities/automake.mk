@@ -6,7 +6,8 @@ EXTRA_DIST += \
 	utilities/ovs-vhostuser-sandbox.sh \
 	utilities/install-deps.sh \
 	utilities/run-demo.sh \
-	utilities/run-tests.sh
+	utilities/run-tests.sh \
+	utilities/setup-build.sh
 
 include utilities/peer.mk
 include utilities/loopback.mk

@@ -13,18 +13,8 @@ build=${BUILD_DIR:-$srcdir/_build}
 demo=${DEMO_DIR:-/tmp/ovs-vhostuser-demo}
 sandbox=$srcdir/utilities/ovs-vhostuser-sandbox.sh
 
-"$srcdir/utilities/install-deps.sh" test
-
-cd "$srcdir"
-if [ ! -x configure ] || [ configure.ac -nt configure ]; then
-    ./boot.sh >/dev/null 2>&1 || ./boot.sh
-fi
-mkdir -p "$build"
-cd "$build"
-if [ ! -f Makefile ] || [ "$srcdir/configure" -nt config.status ]; then
-    "$srcdir/configure"
-fi
-make -j"$(nproc)"
+BUILD_DIR=$build "$srcdir/utilities/setup-build.sh"
+build=$(cd "$build" && pwd)
 export BUILD_DIR=$build
 
 "$sandbox" stop "$demo" >/dev/null 2>&1 || true

@@ -31,20 +31,10 @@ count=${COUNT:-5}
 sandbox=$srcdir/utilities/ovs-vhostuser-sandbox.sh
 qemu_guest=$srcdir/tests/guest-image/qemu-guest.sh
 
-"$srcdir/utilities/install-deps.sh" test
-
 # Build ovs-vhostuser unless it is built already.
-cd "$srcdir"
-if [ ! -x configure ] || [ configure.ac -nt configure ]; then
-    ./boot.sh >/dev/null 2>&1 || ./boot.sh
-fi
-mkdir -p "$build"
+BUILD_DIR=$build "$srcdir/utilities/setup-build.sh"
+build=$(cd "$build" && pwd)
 cd "$build"
-if [ ! -f Makefile ] || [ "$srcdir/configure" -nt config.status ]; then
-    "$srcdir/configure"
-fi
-make -j"$(nproc)"
-build=$(pwd)
 export BUILD_DIR=$build
 
 # The guest: Debian's kernel and a busybox initramfs, built once.

@@ -12,18 +12,8 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$srcdir/_build}
 jobs=$(nproc)
 
-"$srcdir/utilities/install-deps.sh" test
-
-cd "$srcdir"
-if [ ! -x configure ] || [ configure.ac -nt configure ]; then
-    ./boot.sh >/dev/null 2>&1 || ./boot.sh
-fi
-mkdir -p "$build"
+BUILD_DIR=$build "$srcdir/utilities/setup-build.sh" --enable-Werror
 cd "$build"
-if [ ! -f Makefile ] || [ "$srcdir/configure" -nt config.status ]; then
-    "$srcdir/configure" --enable-Werror
-fi
-make -j"$jobs"
 
 log=$build/tests/run-tests.out
 set +e
