@@ -11,6 +11,7 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/log.h \
 	datapath/memory.c \
 	datapath/message.c \
+	datapath/socket-reader.c \
 	datapath/vhost-engine.h \
 	datapath/vhost-user-protocol.h \
 	datapath/virtio-net.c \

@@ -58,6 +58,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vhost-user-protocol.h"
 
@@ -240,6 +241,33 @@ struct vhu_frame {
  * than VHU_MAX_FRAME_LEN are skipped and counted as errors. */
 int vhu_enqueue_burst(struct vhu_device *, unsigned int qp,
                       const struct vhu_frame *, int n);
+
+/* Reading messages from a socket, for callers.
+ *
+ * A stream socket's recvmsg() returns data up to and including the first
+ * segment that carries fds, so a read that spans two messages would hand
+ * the second message's fds over with the first one's bytes.  A vhu_reader
+ * reads one message at a time (the header, then exactly its payload), so
+ * fds always come with their message's bytes. */
+struct vhu_reader {
+    struct vhu_msg_header header;   /* Of the message being read. */
+    size_t header_len;              /* Bytes of 'header' read so far. */
+    uint32_t payload_left;          /* Payload bytes still to read. */
+};
+
+/* Starts over, for a new connection. */
+void vhu_reader_reset(struct vhu_reader *);
+
+/* Reads, without blocking, at most 'size' bytes of the current message
+ * from 'sock' into 'buf', with the fds that came with them (their number
+ * in '*n_fds'; the caller owns them, e.g. passes them to
+ * vhu_device_input()).  Returns the number of bytes read, 0 at end of file,
+ * or a negative errno value: -EAGAIN if nothing is there now, -EPROTO if
+ * the frontend sent more fds at once than any message may carry (all
+ * closed). */
+ssize_t vhu_reader_recv(struct vhu_reader *, int sock, void *buf,
+                        size_t size, int fds[VHU_MSG_MAX_FDS],
+                        size_t *n_fds);
 
 /* Adds 'n' to the dropped counter of queue pair 'qp''s guest receive
  * queue (frames the caller gave up on). */

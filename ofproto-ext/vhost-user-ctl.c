@@ -76,9 +76,7 @@ struct vhost_user_conn {
     int backoff_ms;                  /* Client: current retry interval. */
     int last_connect_error;          /* Client: last errno logged. */
     uint64_t last_change_seq;        /* vhu_device_change_seq() seen. */
-    struct vhu_msg_header in_header; /* Header of the message being read. */
-    size_t in_header_len;            /* Bytes of 'in_header' read so far. */
-    uint32_t in_payload_left;        /* Its payload bytes still to read. */
+    struct vhu_reader reader;        /* Message framing of 'fd'. */
     bool grace_pending;              /* Waiting for an RCU grace period. */
     bool retired_during_grace;       /* Needs one more grace period. */
     long long int rebump_at;         /* When to repeat a state change, or
@@ -348,7 +346,7 @@ vhost_conn_close(struct vhost_user_conn *conn, const char *reason)
               reason);
     close(conn->fd);
     conn->fd = -1;
-    conn->in_header_len = 0;
+    vhu_reader_reset(&conn->reader);
     atomic_store(&conn->connected, false);
     vhu_device_disconnect(conn->vdev);
     if (conn->grace_pending) {
@@ -399,40 +397,6 @@ vhost_conn_try_accept(struct vhost_user_conn *conn)
     }
 }
 
-/* Returns how many bytes to read next so that one read never spans two
- * messages: the rest of the header, then the rest of the payload.  A stream
- * socket's recvmsg() returns data up to and including the first segment
- * that carries fds, so reading across a message boundary would hand the
- * next message's fds over with this one's bytes. */
-static size_t
-vhost_conn_read_size(const struct vhost_user_conn *conn, size_t max)
-{
-    size_t n = (conn->in_header_len < sizeof conn->in_header
-                ? sizeof conn->in_header - conn->in_header_len
-                : conn->in_payload_left);
-    return MIN(n, max);
-}
-
-/* Accounts for 'n' bytes read from 'data' in the message framing. */
-static void
-vhost_conn_track_read(struct vhost_user_conn *conn, const char *data,
-                      size_t n)
-{
-    if (conn->in_header_len < sizeof conn->in_header) {
-        memcpy((char *) &conn->in_header + conn->in_header_len, data, n);
-        conn->in_header_len += n;
-        if (conn->in_header_len == sizeof conn->in_header) {
-            conn->in_payload_left = conn->in_header.size;
-        }
-    } else {
-        conn->in_payload_left -= n;
-    }
-    if (conn->in_header_len == sizeof conn->in_header
-        && !conn->in_payload_left) {
-        conn->in_header_len = 0;
-    }
-}
-
 /* Reads what the frontend sent, with any fds, and feeds it to the engine.
  * Returns 0, EOF when the frontend closed the connection, or a positive
  * errno value. */
@@ -440,65 +404,27 @@ static int
 vhost_conn_recv(struct vhost_user_conn *conn)
 {
     for (int i = 0; i < MAX_READS_PER_RUN; i++) {
-        union {
-            struct cmsghdr cm;
-            char buf[CMSG_SPACE(sizeof(int) * VHU_MSG_MAX_FDS)];
-        } control;
         int fds[VHU_MSG_MAX_FDS];
-        size_t n_fds = 0;
+        size_t n_fds;
         char buf[4096];
-        struct iovec iov = {
-            .iov_base = buf,
-            .iov_len = vhost_conn_read_size(conn, sizeof buf),
-        };
-        struct msghdr msg = {
-            .msg_iov = &iov,
-            .msg_iovlen = 1,
-            .msg_control = &control,
-            .msg_controllen = sizeof control,
-        };
         ssize_t n;
         int error;
 
-        n = recvmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        n = vhu_reader_recv(&conn->reader, conn->fd, buf, sizeof buf,
+                            fds, &n_fds);
         if (n < 0) {
-            return errno == EAGAIN || errno == EINTR ? 0 : errno;
-        }
-
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm;
-             cm = CMSG_NXTHDR(&msg, cm)) {
-            if (cm->cmsg_level == SOL_SOCKET
-                && cm->cmsg_type == SCM_RIGHTS) {
-                size_t len = cm->cmsg_len - CMSG_LEN(0);
-                const int *p = ALIGNED_CAST(const int *, CMSG_DATA(cm));
-
-                for (size_t j = 0; j < len / sizeof(int); j++) {
-                    if (n_fds < ARRAY_SIZE(fds)) {
-                        fds[n_fds++] = p[j];
-                    } else {
-                        close(p[j]);
-                    }
-                }
+            if (n == -EAGAIN || n == -EINTR) {
+                return 0;
             }
-        }
-        if (msg.msg_flags & MSG_CTRUNC) {
-            /* The kernel dropped fds that did not fit: more than any
-             * message may carry. */
-            VLOG_WARN("%s: frontend sent more than %d fds at once",
-                      conn->name, VHU_MSG_MAX_FDS);
-            for (size_t j = 0; j < n_fds; j++) {
-                close(fds[j]);
+            if (n == -EPROTO) {
+                VLOG_WARN("%s: frontend sent more than %d fds at once",
+                          conn->name, VHU_MSG_MAX_FDS);
             }
-            return EPROTO;
-        }
-        if (!n) {
-            for (size_t j = 0; j < n_fds; j++) {
-                close(fds[j]);
-            }
+            return -n;
+        } else if (!n) {
             return EOF;
         }
 
-        vhost_conn_track_read(conn, buf, n);
         error = vhu_device_input(conn->vdev, buf, n, fds, n_fds);
         if (error) {
             return error;

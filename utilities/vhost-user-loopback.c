@@ -138,9 +138,7 @@ struct lb_port {
 
     /* Message framing: read the header, then exactly its payload, so that
      * the fds of a message arrive with that message's bytes. */
-    struct vhu_msg_header in_header;
-    size_t in_header_len;
-    uint32_t in_payload_left;
+    struct vhu_reader reader;
 
     uint64_t last_change_seq;
     bool running;               /* Last reported state. */
@@ -493,8 +491,7 @@ static void
 port_connected(struct lb_port *p, int fd)
 {
     p->fd = fd;
-    p->in_header_len = 0;
-    p->in_payload_left = 0;
+    vhu_reader_reset(&p->reader);
     p->backoff_ms = RECONNECT_MIN_MS;
     p->last_connect_error = 0;
     lb_info("%s: frontend connected on %s", p->name, p->path);
@@ -557,7 +554,7 @@ port_close(struct lb_port *p, const char *reason)
     lb_info("%s: frontend disconnected (%s)", p->name, reason);
     close(p->fd);
     p->fd = -1;
-    p->in_header_len = 0;
+    vhu_reader_reset(&p->reader);
     vhu_device_disconnect(p->vdev);
     port_grace(p);
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
@@ -568,36 +565,6 @@ port_close(struct lb_port *p, const char *reason)
     p->next_connect_ms = now_ms() + RECONNECT_MIN_MS;
 }
 
-/* Returns how many bytes to read next so that one read never spans two
- * messages: the rest of the header, then the rest of the payload.  A
- * stream socket's recvmsg() may return the bytes of two messages but only
- * the fds of the first one that carries any. */
-static size_t
-port_read_size(const struct lb_port *p, size_t max)
-{
-    size_t n = (p->in_header_len < sizeof p->in_header
-                ? sizeof p->in_header - p->in_header_len
-                : p->in_payload_left);
-    return MIN(n, max);
-}
-
-static void
-port_track_read(struct lb_port *p, const char *data, size_t n)
-{
-    if (p->in_header_len < sizeof p->in_header) {
-        memcpy((char *) &p->in_header + p->in_header_len, data, n);
-        p->in_header_len += n;
-        if (p->in_header_len == sizeof p->in_header) {
-            p->in_payload_left = p->in_header.size;
-        }
-    } else {
-        p->in_payload_left -= n;
-    }
-    if (p->in_header_len == sizeof p->in_header && !p->in_payload_left) {
-        p->in_header_len = 0;
-    }
-}
-
 /* Reads what the frontend sent, with any fds, and feeds it to the engine.
  * Returns 0, EOF when the frontend closed the connection, or a positive
  * errno value. */
@@ -605,60 +572,26 @@ static int
 port_recv(struct lb_port *p)
 {
     for (int i = 0; i < MAX_READS_PER_STEP; i++) {
-        union {
-            struct cmsghdr cm;
-            char buf[CMSG_SPACE(sizeof(int) * VHU_MSG_MAX_FDS)];
-        } control;
         int fds[VHU_MSG_MAX_FDS];
-        size_t n_fds = 0;
+        size_t n_fds;
         char buf[4096];
-        struct iovec iov = {
-            .iov_base = buf,
-            .iov_len = port_read_size(p, sizeof buf),
-        };
-        struct msghdr msg = {
-            .msg_iov = &iov,
-            .msg_iovlen = 1,
-            .msg_control = &control,
-            .msg_controllen = sizeof control,
-        };
         ssize_t n;
         int error;
 
-        n = recvmsg(p->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        n = vhu_reader_recv(&p->reader, p->fd, buf, sizeof buf, fds, &n_fds);
         if (n < 0) {
-            return errno == EAGAIN || errno == EINTR ? 0 : errno;
-        }
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm;
-             cm = CMSG_NXTHDR(&msg, cm)) {
-            if (cm->cmsg_level == SOL_SOCKET
-                && cm->cmsg_type == SCM_RIGHTS) {
-                size_t len = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                int cfds[VHU_MSG_MAX_FDS];
-
-                memcpy(cfds, CMSG_DATA(cm),
-                       MIN(len, ARRAY_SIZE(cfds)) * sizeof(int));
-                for (size_t j = 0; j < len && j < ARRAY_SIZE(cfds); j++) {
-                    if (n_fds < ARRAY_SIZE(fds)) {
-                        fds[n_fds++] = cfds[j];
-                    } else {
-                        close(cfds[j]);
-                    }
-                }
+            if (n == -EAGAIN || n == -EINTR) {
+                return 0;
             }
-        }
-        if (msg.msg_flags & MSG_CTRUNC || !n) {
-            for (size_t j = 0; j < n_fds; j++) {
-                close(fds[j]);
-            }
-            if (n) {
+            if (n == -EPROTO) {
                 lb_error("%s: frontend sent more than %d fds at once",
                          p->name, VHU_MSG_MAX_FDS);
             }
-            return n ? EPROTO : EOF;
+            return -n;
+        } else if (!n) {
+            return EOF;
         }
 
-        port_track_read(p, buf, n);
         error = vhu_device_input(p->vdev, buf, n, fds, n_fds);
         if (error) {
             return error;
