@@ -436,8 +436,9 @@ start_testpmd () {
     rm -f "$dir/testpmd.in"
     mkfifo "$dir/testpmd.in"
     # The forwarding lcore on $gen_cpu; the main lcore, which only reads
-    # commands, on the PMD's CPU.
-    "$TESTPMD" -l "$gen_cpu,$pmd_cpu" --main-lcore "$pmd_cpu" --no-pci \
+    # commands, on the PMD's CPU.  Line-buffered output, so that the
+    # echoed commands do not cut the statistics' lines.
+    stdbuf -oL "$TESTPMD" -l "$gen_cpu,$pmd_cpu" --main-lcore "$pmd_cpu" --no-pci \
         $mem --file-prefix="$prefix" \
         --vdev "net_virtio_user0,$s0,queues=1,queue_size=1024" \
         --vdev "net_virtio_user1,$s1,queues=1,queue_size=1024" -- \
@@ -572,8 +573,8 @@ run_one () {
         >> "$runs_file"
     printf '"idle_pct": %s, "output_batch": %s, ' \
         "$(sed -n 's/^ *idle cycles: [0-9]* (\([0-9.]*\)%).*/\1/p' \
-           "$dir/pmd-stats.txt")" "$(pmd_stat 'avg. packets per output batch')" \
-        >> "$runs_file"
+           "$dir/pmd-stats.txt")" \
+        "$(pmd_stat 'avg. packets per output batch')" >> "$runs_file"
     printf '"private_kb": %d, "private_hugetlb_kb": %d, ' \
         "$((pcl + pdi + phu))" "$phu" >> "$runs_file"
     printf '"shared_hugetlb_kb": %d, "hugepages_used": %d}\n' \
