@@ -37,10 +37,13 @@
 #   --image=DIR       where build.sh put vmlinuz and initramfs.gz
 #                     (default: $GUEST_IMAGE_DIR)
 #   --mem=MB          guest memory (default 256)
+#   --qmp=PATH        a QMP monitor on UNIX socket PATH (QEMU listens)
+#   --incoming=URI    wait for a live migration from URI (-incoming), e.g.
+#                     unix:PATH; the command line must match the source's
 
 set -e
 
-server= reconnect= queues=1 device= mem=256
+server= reconnect= queues=1 device= mem=256 qmp= incoming=
 image=${GUEST_IMAGE_DIR:-}
 while :; do
     case $1 in
@@ -50,13 +53,15 @@ while :; do
     --device=*) device="$device,${1#*=}" ;;
     --image=*) image=${1#*=} ;;
     --mem=*) mem=${1#*=} ;;
+    --qmp=*) qmp=${1#*=} ;;
+    --incoming=*) incoming=${1#*=} ;;
     --*) echo "qemu-guest.sh: unknown option $1" >&2; exit 1 ;;
     *) break ;;
     esac
     shift
 done
 if [ $# -lt 3 ] || [ -z "$image" ]; then
-    sed -n '16,40s/^# \{0,1\}//p' "$0" >&2
+    sed -n '16,43s/^# \{0,1\}//p' "$0" >&2
     exit 1
 fi
 name=$1 sock=$2 mac=$3
@@ -78,6 +83,16 @@ mq=
 if [ "$queues" -gt 1 ]; then
     netdev="$netdev,queues=$queues"
     mq=",mq=on"
+fi
+
+# Live migration: a QMP monitor to drive it, and on the destination the
+# URI to take the guest's state from.  The default (HMP) monitor stays off.
+monitor=
+if [ -n "$qmp" ]; then
+    monitor="-qmp unix:$qmp,server=on,wait=off"
+fi
+if [ -n "$incoming" ]; then
+    monitor="$monitor -incoming $incoming"
 fi
 
 # The command channel: QEMU reads NAME.cmd.in (a FIFO, which it keeps
@@ -110,5 +125,5 @@ exec qemu-system-x86_64 \
     -netdev "$netdev" \
     -device "virtio-net-pci,netdev=n0,mac=$mac,vectors=0$mq$device" \
     -display none -monitor none -nodefaults -no-reboot \
-    -serial "file:$name.log" -serial "pipe:$name.cmd" \
+    -serial "file:$name.log" -serial "pipe:$name.cmd" $monitor \
     > "$name.qemu.log" 2>&1
