@@ -381,9 +381,17 @@ vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
     info->size = vr->has_num ? vr->num : 0;
     info->last_avail_idx = vr->last_avail_idx;
     info->last_used_idx = vr->last_used_idx;
-    info->avail_idx = atomic_load_explicit(
-        &((struct vhu_vring *) vr)->avail_idx_seen, memory_order_relaxed);
-    info->used_idx = vr->last_used_idx;
+    if (atomic_load_explicit(&((struct vhu_vring *) vr)->live,
+                             memory_order_acquire)) {
+        /* Guest memory stays mapped while the ring is live: the guest's
+         * own indexes, as they are now. */
+        info->avail_idx = *(const volatile uint16_t *) &vr->avail->idx;
+        info->used_idx = *(const volatile uint16_t *) &vr->used->idx;
+    } else {
+        info->avail_idx = atomic_load_explicit(
+            &((struct vhu_vring *) vr)->avail_idx_seen, memory_order_relaxed);
+        info->used_idx = vr->last_used_idx;
+    }
     info->kick_fd = vr->kick_fd;
     info->call_fd = atomic_load_explicit(&((struct vhu_vring *) vr)->call_fd,
                                          memory_order_relaxed);

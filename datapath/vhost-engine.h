@@ -187,7 +187,8 @@ struct vhu_vring_info {
     uint16_t size;
     uint16_t last_avail_idx;
     uint16_t last_used_idx;
-    uint16_t avail_idx;         /* As last read from guest memory. */
+    uint16_t avail_idx;         /* In guest memory (while started; before,
+                                 * as last read). */
     uint16_t used_idx;
     int kick_fd, call_fd;       /* -1 if none. */
     bool log_used;              /* VHU_VRING_F_LOG. */

@@ -34,6 +34,26 @@ ofproto_ext_ovs_vswitchd_LDADD = \
 # (vhost-sock-dir, ...) that OVS-DPDK reads there.
 ofproto_ext_ovs_vswitchd_LDFLAGS = -Wl,--wrap=dpdk_init
 
+# The same switch with our own code (datapath/ and ofproto-ext/) built with
+# AddressSanitizer, for the soak tests.  (Open vSwitch's libraries are not
+# instrumented; ASan still checks every access our code makes.)
+check_PROGRAMS += ofproto-ext/asan/ovs-vswitchd
+ofproto_ext_asan_ovs_vswitchd_CPPFLAGS = \
+	$(OVS_INCLUDES) -I$(srcdir)/datapath -I$(top_builddir)
+ofproto_ext_asan_ovs_vswitchd_CFLAGS = \
+	$(AM_CFLAGS) -fsanitize=address -fno-omit-frame-pointer
+ofproto_ext_asan_ovs_vswitchd_SOURCES = \
+	ofproto-ext/vswitchd-hooks.c \
+	$(ofproto_ext_libnetdev_vhost_user_la_SOURCES) \
+	$(datapath_libvhost_engine_la_SOURCES)
+ofproto_ext_asan_ovs_vswitchd_LDADD = \
+	$(OVS_BUILDDIR)/vswitchd/bridge.o \
+	$(OVS_BUILDDIR)/vswitchd/ovs-vswitchd.o \
+	$(OVS_BUILDDIR)/vswitchd/system-stats.o \
+	$(OVS_LIBS)
+ofproto_ext_asan_ovs_vswitchd_LDFLAGS = \
+	-Wl,--wrap=dpdk_init -fsanitize=address
+
 # "make install" installs it under a name of its own; Debian's
 # update-alternatives then selects it as /usr/sbin/ovs-vswitchd (see
 # README.rst), the way openvswitch-switch-dpdk plugs in its binary.

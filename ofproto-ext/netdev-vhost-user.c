@@ -108,6 +108,7 @@ struct netdev_vhost_user {
     struct eth_addr rarp_mac;       /* Written before 'rarp_pending'. */
 
     struct vhost_policer policer;   /* ingress_policing_rate/burst. */
+    bool announced_carrier;         /* Control thread only. */
     atomic_uint64_t rx_policed_drops;
 
     /* Sending to a port whose frontend is absent. */
@@ -511,19 +512,35 @@ netdev_vhost_user_get_numa_id(const struct netdev *netdev OVS_UNUSED)
     return ovs_numa_get_n_numas() == 1 ? 0 : NETDEV_NUMA_UNSPEC;
 }
 
+/* Up once the guest's driver runs and the rings of a queue pair are
+ * enabled in both directions. */
+static bool
+vhost_carrier(struct netdev_vhost_user *dev)
+{
+    uint32_t rx_map, tx_map;
+
+    atomic_read_relaxed(&dev->rx_enabled, &rx_map);
+    atomic_read_relaxed(&dev->tx_enabled, &tx_map);
+    return vhu_device_is_running(dev->vdev) && rx_map && tx_map;
+}
+
 static int
 netdev_vhost_user_get_carrier(const struct netdev *netdev, bool *carrier)
 {
-    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
-
-    uint32_t rx_map, tx_map;
-
-    /* Up once the guest's driver runs and the rings of a queue pair are
-     * enabled in both directions. */
-    atomic_read_relaxed(&dev->rx_enabled, &rx_map);
-    atomic_read_relaxed(&dev->tx_enabled, &tx_map);
-    *carrier = vhu_device_is_running(dev->vdev) && rx_map && tx_map;
+    *carrier = vhost_carrier(netdev_vhost_user_cast(netdev));
     return 0;
+}
+
+void
+netdev_vhost_user_check_carrier(struct netdev *netdev)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    bool carrier = vhost_carrier(dev);
+
+    if (carrier != dev->announced_carrier) {
+        dev->announced_carrier = carrier;
+        netdev_change_seq_changed(netdev);
+    }
 }
 
 static int

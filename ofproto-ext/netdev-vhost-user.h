@@ -32,4 +32,10 @@ void netdev_vhost_user_set_global_config(const struct smap *other_config);
 struct netdev;
 void netdev_vhost_user_state_changed(struct netdev *);
 
+/* Announces a change of the port's carrier (link_state) since the last
+ * call, if there was one.  Called by the control thread on every wake-up,
+ * so that no change goes unseen even if a change sequence number update
+ * races with another thread's. */
+void netdev_vhost_user_check_carrier(struct netdev *);
+
 #endif /* netdev-vhost-user.h */

@@ -51,6 +51,9 @@ COVERAGE_DEFINE(vhost_user_grace);
 #define RECONNECT_MIN_MS 100
 #define RECONNECT_MAX_MS 1000
 
+/* How often the control thread checks the ports' carrier at the least. */
+#define CARRIER_CHECK_MS 1000
+
 /* How long after a state change it is announced again. */
 #define REBUMP_MS 200
 
@@ -519,6 +522,7 @@ vhost_conn_run(struct vhost_user_conn *conn)
         conn->rebump_at = LLONG_MAX;
         netdev_vhost_user_state_changed(conn->netdev);
     }
+    netdev_vhost_user_check_carrier(conn->netdev);
 }
 
 static void
@@ -560,6 +564,9 @@ vhost_ctl_main(void *arg OVS_UNUSED)
         ovs_mutex_unlock(&conns_mutex);
 
         seq_wait(ctl_seq, seq);
+        /* Now and then, even when nothing happens, so that a carrier
+         * change never stays unannounced for long. */
+        poll_timer_wait(CARRIER_CHECK_MS);
         poll_block();
     }
     return NULL;
