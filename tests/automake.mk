@@ -5,6 +5,8 @@
 TESTSUITE_AT = \
 	tests/testsuite.at \
 	tests/vhu-macros.at \
+	tests/ovn-macros.at \
+	tests/ovn.at \
 	tests/switch.at \
 	tests/traffic.at \
 	tests/operations.at \
@@ -13,7 +15,9 @@ TESTSUITE_AT = \
 	tests/loopback.at \
 	tests/fuzz.at \
 	tests/guests.at \
-	tests/hostile.at
+	tests/guests-migration.at \
+	tests/hostile.at \
+	tests/soak.at
 EXTRA_DIST += $(TESTSUITE_AT) tests/atlocal.in
 
 # Fragments of their own for the fuzzers and the guest images.

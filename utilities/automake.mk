@@ -5,9 +5,12 @@ EXTRA_DIST += \
 	utilities/ovs-prepare.sh \
 	utilities/ovs-vhostuser-sandbox.sh \
 	utilities/install-deps.sh \
+	utilities/ovs-bench.sh \
+	utilities/ovs-bench-report.py \
 	utilities/run-demo.sh \
 	utilities/run-tests.sh \
-	utilities/setup-build.sh
+	utilities/setup-build.sh \
+	utilities/soak.sh
 
 include utilities/peer.mk
 include utilities/loopback.mk

@@ -13,8 +13,10 @@ python3 iproute2 util-linux procps"
 # and vhost backends), clang's libFuzzer and sanitizers, QEMU and busybox
 # for Linux guests (their kernel is unpacked from linux-image-amd64 without
 # installing it).
+# OVN (ovn-central, ovn-host) for the SDN tests; the daemons its
+# installation may start are not used (the tests start their own).
 test_pkgs="dpdk-dev clang libclang-rt-14-dev valgrind qemu-system-x86 \
-busybox-static cpio"
+busybox-static cpio ovn-central ovn-host"
 
 case ${1:-test} in
 build) pkgs=$build_pkgs ;;
