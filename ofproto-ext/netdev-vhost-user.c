@@ -45,6 +45,7 @@
 #include "util.h"
 #include "vhost-engine.h"
 #include "vhost-user-ctl.h"
+#include "vhost-user-packet.h"
 #include "vhost-user-policer.h"
 #include "vhost-user-show.h"
 
@@ -61,10 +62,6 @@ COVERAGE_DEFINE(vhost_user_tx_retry);
 /* MTU limits: what NET_SET_MTU and mtu_request may set. */
 #define VHOST_MIN_MTU 68
 #define VHOST_MAX_MTU 9710
-
-/* Room left in front of a received frame, for headers that actions push
- * (VLAN, MPLS, tunnel encapsulation). */
-#define VHOST_PACKET_HEADROOM 128
 
 /* The largest frame the switch sends for an MTU, as OVS-DPDK computes it:
  * Ethernet header and CRC on top of the MTU. */
@@ -760,23 +757,6 @@ netdev_vhost_user_reconfigure(struct netdev *netdev)
 
 /* Data path. */
 
-/* vhu_alloc_fn for vhu_dequeue_burst(): a packet of 'len' bytes in one
- * allocation, the struct followed by headroom and the frame, which the
- * single free() of dp_packet_delete() releases.  (If OVS ever has to grow
- * it, it moves the data to a buffer of its own and frees that too.) */
-static void *
-vhost_packet_alloc(void *aux OVS_UNUSED, uint32_t len, void **data)
-{
-    size_t head = ROUND_UP(sizeof(struct dp_packet), CACHE_LINE_SIZE);
-    size_t room = VHOST_PACKET_HEADROOM + len;
-    struct dp_packet *packet = xmalloc(head + room);
-
-    dp_packet_use_stub(packet, (char *) packet + head, room);
-    dp_packet_reserve(packet, VHOST_PACKET_HEADROOM);
-    *data = dp_packet_put_uninit(packet, len);
-    return packet;
-}
-
 /* Returns a RARP for the guest's MAC if the frontend asked for one since
  * the last call, otherwise NULL. */
 static struct dp_packet *
@@ -813,7 +793,8 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
     }
     if (vhu_rx_ready(dev->vdev, rxq->queue_id)) {
         n += vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
-                               NULL, packets + n, NETDEV_MAX_BURST - n);
+                               vhost_packet_cache_get(), packets + n,
+                               NETDEV_MAX_BURST - n);
     }
     if (!n) {
         return EAGAIN;
@@ -934,7 +915,10 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     }
     ovs_spin_unlock(&dev->tx_locks[qp]);
 
-    dp_packet_delete_batch(batch, true);
+    /* Our own packets go back to this thread's cache for the next receive
+     * (a packet that crossed from one vhost-user port to another, the
+     * common case, costs no malloc() and no free()). */
+    vhost_packet_release_batch(vhost_packet_cache_get(), batch);
     return 0;
 }
 
