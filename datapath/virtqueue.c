@@ -161,7 +161,8 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
                 const struct vhu_log_map *log
                     = atomic_load_explicit(&dev->log, memory_order_acquire);
 
-                if (log && (vhu_device_features(dev) & VHU_BIT(VHU_F_LOG_ALL))) {
+                if (log && (vhu_device_features(dev)
+                            & VHU_BIT(VHU_F_LOG_ALL))) {
                     vhu_log_mark(log, vr->log_addr, sizeof(uint16_t));
                 }
             }
