@@ -319,6 +319,18 @@ rx_patch_num_buffers(struct vhu_burst *b, struct rx_writer *w,
     uint8_t bytes[2];
 
     memcpy(bytes, &nbufs, sizeof bytes);
+    if (w->n_hdr_segs
+        && w->hdr_segs[0].len >= VHU_NET_HDR_NUM_BUFFERS_OFS + sizeof bytes) {
+        /* The usual case: the whole header in the first buffer. */
+        memcpy(w->hdr_segs[0].host + VHU_NET_HDR_NUM_BUFFERS_OFS, bytes,
+               sizeof bytes);
+        if (b->log) {
+            vhu_log_mark(b->log,
+                         w->hdr_segs[0].gpa + VHU_NET_HDR_NUM_BUFFERS_OFS,
+                         sizeof bytes);
+        }
+        return;
+    }
     for (unsigned int i = 0; i < w->n_hdr_segs; i++) {
         for (uint32_t j = 0; j < w->hdr_segs[i].len; j++, pos++) {
             if (pos >= VHU_NET_HDR_NUM_BUFFERS_OFS) {
