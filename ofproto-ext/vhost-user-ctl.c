@@ -54,8 +54,12 @@ COVERAGE_DEFINE(vhost_user_grace);
 /* How often the control thread checks the ports' carrier at the least. */
 #define CARRIER_CHECK_MS 1000
 
-/* How long after a state change it is announced again. */
-#define REBUMP_MS 200
+/* When a state change is announced again, in ms after the change and then
+ * after each repeat.  The first repeat is for PMD threads (see
+ * vhost_conn_run()); the later ones for the bridge, which may create the
+ * port's interface only after a client port's frontend connected, and
+ * refreshes an interface's status only on the next change. */
+static const int rebump_delays[] = { 200, 1000, 4000 };
 
 /* Reads from one frontend per wake-up, so that a chatty one cannot starve
  * the others. */
@@ -82,6 +86,7 @@ struct vhost_user_conn {
     struct vhu_reader reader;        /* Message framing of 'fd'. */
     bool grace_pending;              /* Waiting for an RCU grace period. */
     bool retired_during_grace;       /* Needs one more grace period. */
+    int n_rebumps;                   /* Repeats of the last change so far. */
     long long int rebump_at;         /* When to repeat a state change, or
                                       * LLONG_MAX. */
 
@@ -516,10 +521,14 @@ vhost_conn_run(struct vhost_user_conn *conn)
         /* A PMD thread that reloads reads rxq_enabled before the port's
          * change sequence number; a change that falls between the two
          * reads would go unseen until the next one.  Announce it again a
-         * little later. */
-        conn->rebump_at = time_msec() + REBUMP_MS;
+         * little later, and then again (see rebump_delays). */
+        conn->n_rebumps = 0;
+        conn->rebump_at = time_msec() + rebump_delays[0];
     } else if (time_msec() >= conn->rebump_at) {
-        conn->rebump_at = LLONG_MAX;
+        conn->n_rebumps++;
+        conn->rebump_at = (conn->n_rebumps < ARRAY_SIZE(rebump_delays)
+                           ? time_msec() + rebump_delays[conn->n_rebumps]
+                           : LLONG_MAX);
         netdev_vhost_user_state_changed(conn->netdev);
     }
     netdev_vhost_user_check_carrier(conn->netdev);
