@@ -162,6 +162,29 @@ counter_add(atomic_uint64_t *counter, uint64_t n)
     atomic_store_relaxed(counter, counter_read(counter) + n);
 }
 
+/* The provider's transmit counters of 'dev', summed over its queue
+ * pairs. */
+struct vhost_tx_totals {
+    uint64_t failure_drops;     /* Guest's receive ring full. */
+    uint64_t mtu_drops;         /* Longer than the MTU allows. */
+    uint64_t retries;
+};
+
+static struct vhost_tx_totals
+vhost_tx_totals(const struct netdev_vhost_user *dev)
+{
+    struct vhost_tx_totals t = { 0, 0, 0 };
+
+    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+        const struct vhost_qp_counters *c = &dev->qp_counters[qp];
+
+        t.failure_drops += counter_read(&c->tx_failure_drops);
+        t.mtu_drops += counter_read(&c->tx_mtu_drops);
+        t.retries += counter_read(&c->tx_retries);
+    }
+    return t;
+}
+
 /* Returns the socket directory for "vhostuser" ports, as a new string. */
 static char *
 vhost_sock_dir_get(void)
@@ -545,15 +568,17 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
                             struct netdev_stats *stats)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    struct vhost_tx_totals t = vhost_tx_totals(dev);
 
     /* 'stats' comes filled with UINT64_MAX ("unsupported"). */
     stats->rx_packets = stats->rx_bytes = stats->rx_errors = 0;
     stats->rx_dropped = counter_read(&dev->rx_policed_drops);
     stats->tx_packets = stats->tx_bytes = stats->tx_errors = 0;
-    stats->tx_dropped = counter_read(&dev->tx_not_running_drops);
+
+    stats->tx_dropped = (counter_read(&dev->tx_not_running_drops)
+                         + t.failure_drops + t.mtu_drops);
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-        const struct vhost_qp_counters *c = &dev->qp_counters[qp];
         struct vhu_vring_stats rx, tx;
 
         /* The guest's transmit ring is our receive side. */
@@ -566,8 +591,6 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
         stats->tx_packets += tx.packets;
         stats->tx_bytes += tx.bytes;
         stats->tx_errors += tx.errors;
-        stats->tx_dropped += (counter_read(&c->tx_failure_drops)
-                              + counter_read(&c->tx_mtu_drops));
     }
     return 0;
 }
@@ -577,17 +600,9 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
                                    struct netdev_custom_stats *custom)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
-    uint64_t failure = 0, mtu = 0, retries = 0;
+    struct vhost_tx_totals t = vhost_tx_totals(dev);
     unsigned int n_qp = MAX(1, netdev->n_rxq);
     size_t n = 0;
-
-    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-        const struct vhost_qp_counters *c = &dev->qp_counters[qp];
-
-        failure += counter_read(&c->tx_failure_drops);
-        mtu += counter_read(&c->tx_mtu_drops);
-        retries += counter_read(&c->tx_retries);
-    }
 
     custom->counters = xcalloc(7 + 9 * n_qp, sizeof *custom->counters);
 #define ADD_COUNTER(VALUE, ...)                                         \
@@ -597,9 +612,9 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
                  sizeof custom->counters[n].name, __VA_ARGS__);         \
         n++;                                                            \
     } while (0)
-    ADD_COUNTER(retries, "ovs_tx_retries");
-    ADD_COUNTER(failure, "ovs_tx_failure_drops");
-    ADD_COUNTER(mtu, "ovs_tx_mtu_exceeded_drops");
+    ADD_COUNTER(t.retries, "ovs_tx_retries");
+    ADD_COUNTER(t.failure_drops, "ovs_tx_failure_drops");
+    ADD_COUNTER(t.mtu_drops, "ovs_tx_mtu_exceeded_drops");
     ADD_COUNTER(counter_read(&dev->tx_not_running_drops),
                 "ovs_tx_not_running_drops");
     ADD_COUNTER(counter_read(&dev->rx_policed_drops), "ovs_rx_qos_drops");
@@ -991,6 +1006,7 @@ static void
 netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    struct vhost_tx_totals t = vhost_tx_totals(dev);
     uint32_t rx_map, tx_map;
     unsigned int n_qp;
     bool connected;
@@ -1016,23 +1032,12 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
     } else {
         ds_put_cstr(ds, "not set\n");
     }
-    {
-        uint64_t failure = 0, mtu = 0, retries = 0;
-
-        for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-            const struct vhost_qp_counters *c = &dev->qp_counters[qp];
-
-            failure += counter_read(&c->tx_failure_drops);
-            mtu += counter_read(&c->tx_mtu_drops);
-            retries += counter_read(&c->tx_retries);
-        }
-        ds_put_format(ds, "  drops: to the guest %"PRIu64" (ring full after "
-                      "%"PRIu64" retries), %"PRIu64" (over the MTU), "
-                      "%"PRIu64" (not running); from the guest %"PRIu64
-                      " (policing)\n", failure, retries, mtu,
-                      counter_read(&dev->tx_not_running_drops),
-                      counter_read(&dev->rx_policed_drops));
-    }
+    ds_put_format(ds, "  drops: to the guest %"PRIu64" (ring full after "
+                  "%"PRIu64" retries), %"PRIu64" (over the MTU), "
+                  "%"PRIu64" (not running); from the guest %"PRIu64
+                  " (policing)\n", t.failure_drops, t.retries, t.mtu_drops,
+                  counter_read(&dev->tx_not_running_drops),
+                  counter_read(&dev->rx_policed_drops));
     ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx "
                   "0x%"PRIx32", guest rx 0x%"PRIx32"; rxqs %d, txqs %d\n",
                   n_qp, rx_map, tx_map, netdev->n_rxq, netdev->n_txq);
