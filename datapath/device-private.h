@@ -296,6 +296,26 @@ vhu_device_features_relaxed(const struct vhu_device *dev)
                                 memory_order_relaxed);
 }
 
+/* Returns our pointer to guest physical range [gpa, gpa + len) if it lies
+ * within one region of 'mem', otherwise NULL, trying the region of the last
+ * hit ('*hint') inline first: the data path's translation. */
+static inline void *
+vhu_mem_translate(const struct vhu_mem *mem, unsigned int *hint,
+                  uint64_t gpa, uint64_t len)
+{
+    unsigned int i = *hint;
+
+    if (__builtin_expect(i < mem->n, 1)) {
+        const struct vhu_region *r = &mem->regions[i];
+        uint64_t ofs = gpa - r->gpa;
+
+        if (__builtin_expect(ofs < r->size && len <= r->size - ofs, 1)) {
+            return r->host + ofs;
+        }
+    }
+    return vhu_mem_gpa_range(mem, hint, gpa, len);
+}
+
 /* Adds 'n' to counter 'c' (single writer: no locked instruction). */
 static inline void
 vhu_counter_add(_Atomic uint64_t *c, uint64_t n)

@@ -181,11 +181,29 @@ tx_chain_copy(struct vhu_burst *b, uint16_t head, uint32_t skip,
     return ok;
 }
 
+/* The common transmit chain: one direct descriptor, header and frame
+ * together, in one region.  Returns our pointer to its bytes and stores
+ * their number in '*lenp'; returns NULL for any other chain, which the
+ * general path then walks and validates. */
+static inline const uint8_t *
+tx_single_desc(struct vhu_burst *b, uint16_t head, uint32_t *lenp)
+{
+    struct vhu_desc d;
+
+    vhu_read_desc(&b->vr->desc[head], &d);
+    if (d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE)) {
+        return NULL;
+    }
+    *lenp = d.len;
+    return vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr, d.len);
+}
+
 /* See vhost-engine.h.  The handles stored in 'pkts' are the caller's. */
 int
 vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                   vhu_alloc_fn *alloc, void *aux, void **pkts, int max)
 {
+    uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
     struct vhu_burst b;
     uint32_t hlen;
     int n = 0;
@@ -197,20 +215,26 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
     hlen = net_hdr_len(b.features);
 
     while (n < max && b.done < b.n_avail) {
-        struct vhu_vring *vr = b.vr;
+        const uint8_t *src;
         uint64_t total;
+        uint32_t len32;
         uint16_t head;
         uint32_t len;
         void *data;
         void *pkt;
 
-        if (!vhu_burst_head(&b, b.done, &head)
-            || !tx_chain_len(&b, head, &total)) {
+        if (!vhu_burst_head(&b, b.done, &head)) {
+            break;
+        }
+        src = tx_single_desc(&b, head, &len32);
+        if (src) {
+            total = len32;
+        } else if (!tx_chain_len(&b, head, &total)) {
             break;
         }
         if (total < hlen || total - hlen > VHU_MAX_FRAME_LEN) {
             /* Give the buffer back unused and count the bad frame. */
-            vhu_counter_add(&vr->stats.errors, 1);
+            n_errors++;
             vhu_burst_used(&b, b.done, head, 0);
             vhu_burst_commit(&b, 1);
             continue;
@@ -221,15 +245,22 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
             break;
         }
         pkts[n++] = pkt;
-        if (!tx_chain_copy(&b, head, hlen, data, len)) {
+        if (src) {
+            memcpy(data, src + hlen, len);
+        } else if (!tx_chain_copy(&b, head, hlen, data, len)) {
             break;
         }
         vhu_burst_used(&b, b.done, head, 0);
         vhu_burst_commit(&b, 1);
-        vhu_counter_add(&vr->stats.packets, 1);
-        vhu_counter_add(&vr->stats.bytes, len);
+        n_good++;
+        n_bytes += len;
     }
     vhu_burst_end(&b);
+    vhu_counter_add(&b.vr->stats.packets, n_good);
+    vhu_counter_add(&b.vr->stats.bytes, n_bytes);
+    if (n_errors) {
+        vhu_counter_add(&b.vr->stats.errors, n_errors);
+    }
     return n;
 }
 
@@ -444,6 +475,37 @@ rx_one(struct vhu_burst *b, const struct vhu_frame *f, uint32_t hlen,
     return 1;
 }
 
+/* The common receive buffer: one direct device-writable descriptor, in one
+ * region, with room for header 'hdr' ('hlen' bytes, 'num_buffers' 1) and
+ * frame 'f'.  Writes them there and returns the bytes written; returns 0,
+ * writing nothing, for any other chain (the general path then walks and
+ * validates it). */
+static inline uint32_t
+rx_single_desc(struct vhu_burst *b, uint16_t head, const uint8_t *hdr,
+               uint32_t hlen, const struct vhu_frame *f)
+{
+    uint32_t total = hlen + f->len;
+    struct vhu_desc d;
+    uint8_t *dst;
+
+    vhu_read_desc(&b->vr->desc[head], &d);
+    if ((d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE))
+        != VHU_DESC_F_WRITE || d.len < total) {
+        return 0;
+    }
+    /* All of the buffer must be mapped, not only what we write. */
+    dst = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr, d.len);
+    if (!dst) {
+        return 0;
+    }
+    memcpy(dst, hdr, hlen);
+    memcpy(dst + hlen, f->data, f->len);
+    if (b->log) {
+        vhu_log_mark(b->log, d.addr, total);
+    }
+    return total;
+}
+
 /* See vhost-engine.h.  A frame longer than VHU_MAX_FRAME_LEN counts as
  * handled (an error) in the return value, so that the caller's "rest" is
  * always a suffix of 'frames'. */
@@ -451,6 +513,9 @@ int
 vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
                   const struct vhu_frame *frames, int n)
 {
+    uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
+    uint8_t hdr[VHU_NET_HDR_LEN_MRG];
+    uint16_t one = 1;
     struct vhu_burst b;
     bool mergeable;
     uint32_t hlen;
@@ -462,21 +527,37 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     }
     hlen = net_hdr_len(b.features);
     mergeable = (b.features & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)) != 0;
+    memset(hdr, 0, sizeof hdr);
+    memcpy(&hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
 
     for (i = 0; i < n; i++) {
         const struct vhu_frame *f = &frames[i];
+        uint32_t written;
+        uint16_t head;
 
         if (f->len > VHU_MAX_FRAME_LEN) {
-            vhu_counter_add(&b.vr->stats.errors, 1);
+            n_errors++;
             continue;
         }
-        if (rx_one(&b, f, hlen, mergeable) <= 0) {
+        if (b.done >= b.n_avail || !vhu_burst_head(&b, b.done, &head)) {
             break;
         }
-        vhu_counter_add(&b.vr->stats.packets, 1);
-        vhu_counter_add(&b.vr->stats.bytes, f->len);
+        written = rx_single_desc(&b, head, hdr, hlen, f);
+        if (written) {
+            vhu_burst_used(&b, b.done, head, written);
+            vhu_burst_commit(&b, 1);
+        } else if (rx_one(&b, f, hlen, mergeable) <= 0) {
+            break;
+        }
+        n_good++;
+        n_bytes += f->len;
     }
     vhu_burst_end(&b);
+    vhu_counter_add(&b.vr->stats.packets, n_good);
+    vhu_counter_add(&b.vr->stats.bytes, n_bytes);
+    if (n_errors) {
+        vhu_counter_add(&b.vr->stats.errors, n_errors);
+    }
     return i;
 }
 

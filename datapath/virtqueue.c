@@ -59,20 +59,6 @@ vhu_vring_should_be_live(const struct vhu_device *dev,
                                      memory_order_relaxed));
 }
 
-/* Reads a 16-bit field of guest memory exactly once. */
-static inline uint16_t
-read_u16(const uint16_t *p)
-{
-    return *(const volatile uint16_t *) p;
-}
-
-/* Writes a 16-bit field of guest memory exactly once. */
-static inline void
-write_u16(uint16_t *p, uint16_t v)
-{
-    *(volatile uint16_t *) p = v;
-}
-
 /* Takes 'vr' away from the data path, if it was live; the caller must
  * then wait for a grace period before changing its data-path fields. */
 void
@@ -126,7 +112,7 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
      * disagrees: resume from the used index, as DPDK's and QEMU's back-ends
      * do.  (We use buffers in order, so last_avail_idx equals
      * last_used_idx whenever a ring stops.) */
-    uint16_t used_idx = read_u16(&vr->used->idx);
+    uint16_t used_idx = vhu_read_u16(&vr->used->idx);
     if (used_idx != vr->last_used_idx) {
         VHU_INFO("%s: vring %u: resuming from the used index %"PRIu16
                  " instead of the ring base %"PRIu16, dev->name, idx,
@@ -156,7 +142,7 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
         if (!dev->opts.want_kicks) {
             /* A polling caller needs no kicks (the guest ignores this flag
              * with EVENT_IDX, where burst ends leave avail_event alone). */
-            write_u16(&vr->used->flags, VHU_VRING_USED_F_NO_NOTIFY);
+            vhu_write_u16(&vr->used->flags, VHU_VRING_USED_F_NO_NOTIFY);
             if (vr->log_used) {
                 const struct vhu_log_map *log
                     = atomic_load_explicit(&dev->log, memory_order_acquire);
@@ -197,29 +183,6 @@ vhu_vring_close_fds(struct vhu_device *dev, struct vhu_vring *vr)
 }
 
 /* Data path. */
-
-
-/* Copies descriptor '*src' from guest memory into '*dst', reading each
- * field exactly once (the guest may change it meanwhile). */
-static inline void
-read_desc(const struct vhu_desc *src, struct vhu_desc *dst)
-{
-    const volatile struct vhu_desc *v = src;
-
-    dst->addr = v->addr;
-    dst->len = v->len;
-    dst->flags = v->flags;
-    dst->next = v->next;
-}
-
-/* Marks bytes [ofs, ofs + len) of the used ring dirty, if logging it. */
-static inline void
-log_used(const struct vhu_burst *b, uint64_t ofs, uint64_t len)
-{
-    if (b->log && b->vr->log_used) {
-        vhu_log_mark(b->log, b->vr->log_addr + ofs, len);
-    }
-}
 
 /* Stops the ring of burst 'b' because of invalid guest input described by
  * 'format', counting an error and logging once. */
@@ -270,7 +233,7 @@ vhu_burst_begin(struct vhu_burst *b, struct vhu_device *dev,
         return false;
     }
 
-    avail_idx = read_u16(&vr->avail->idx);
+    avail_idx = vhu_read_u16(&vr->avail->idx);
     atomic_thread_fence(memory_order_acquire);
     atomic_store_explicit(&vr->avail_idx_seen, avail_idx,
                           memory_order_relaxed);
@@ -285,45 +248,6 @@ vhu_burst_begin(struct vhu_burst *b, struct vhu_device *dev,
     return b->n_avail > 0;
 }
 
-/* Reads into '*head' the descriptor head 'ofs' entries after the last one
- * consumed ('ofs' < b->n_avail).  Returns false, breaking the ring, if it
- * is out of range. */
-bool
-vhu_burst_head(struct vhu_burst *b, uint16_t ofs, uint16_t *head)
-{
-    struct vhu_vring *vr = b->vr;
-    uint16_t slot = (uint16_t) (vr->last_avail_idx + ofs) & (vr->size - 1);
-
-    *head = read_u16(&vr->avail->ring[slot]);
-    if (*head >= vr->size) {
-        vhu_burst_fail(b, "descriptor head %u out of range", *head);
-        return false;
-    }
-    return true;
-}
-
-/* Writes the used element 'ofs' entries after the last one published
- * (invisible to the guest until vhu_burst_end()). */
-void
-vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
-{
-    struct vhu_vring *vr = b->vr;
-    uint16_t slot = (uint16_t) (vr->last_used_idx + ofs) & (vr->size - 1);
-    struct vhu_used_elem *e = &vr->used->ring[slot];
-
-    e->id = id;
-    e->len = len;
-    log_used(b, offsetof(struct vhu_used, ring) + slot * sizeof *e,
-             sizeof *e);
-}
-
-/* Commits 'n' more heads consumed with their used elements written. */
-void
-vhu_burst_commit(struct vhu_burst *b, uint16_t n)
-{
-    b->done += n;
-}
-
 /* True if the guest wants to be called now that the used index moved
  * (virtio 1.x 2.7.7 and 2.7.10). */
 static bool
@@ -335,13 +259,13 @@ need_call(struct vhu_burst *b)
         uint16_t old = vr->signalled_used;
         uint16_t new = vr->last_used_idx;
         bool valid = vr->signalled_used_valid;
-        uint16_t event = read_u16(&vr->avail->ring[vr->size]);
+        uint16_t event = vhu_read_u16(&vr->avail->ring[vr->size]);
 
         vr->signalled_used = new;
         vr->signalled_used_valid = true;
         return !valid || (uint16_t) (new - event - 1) < (uint16_t) (new - old);
     }
-    return !(read_u16(&vr->avail->flags) & VHU_AVAIL_F_NO_INTERRUPT);
+    return !(vhu_read_u16(&vr->avail->flags) & VHU_AVAIL_F_NO_INTERRUPT);
 }
 
 /* Ends burst 'b': publishes the used elements committed, sets avail_event
@@ -360,16 +284,16 @@ vhu_burst_end(struct vhu_burst *b)
         vr->last_avail_idx += b->done;
         vr->last_used_idx += b->done;
         atomic_thread_fence(memory_order_release);
-        write_u16(&vr->used->idx, vr->last_used_idx);
-        log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
+        vhu_write_u16(&vr->used->idx, vr->last_used_idx);
+        vhu_log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
     }
     if (event_idx && b->dev->opts.want_kicks) {
         /* Ask for a kick when the guest makes the next head available. */
         uint16_t *avail_event = (uint16_t *) &vr->used->ring[vr->size];
 
-        if (read_u16(avail_event) != vr->last_avail_idx) {
-            write_u16(avail_event, vr->last_avail_idx);
-            log_used(b, VHU_USED_BYTES(vr->size) - 2, sizeof(uint16_t));
+        if (vhu_read_u16(avail_event) != vr->last_avail_idx) {
+            vhu_write_u16(avail_event, vr->last_avail_idx);
+            vhu_log_used(b, VHU_USED_BYTES(vr->size) - 2, sizeof(uint16_t));
         }
     }
     if (b->done) {
@@ -423,7 +347,7 @@ vhu_chain_next(struct vhu_burst *b, struct vhu_chain *c, struct vhu_seg *seg)
                            " (loop?)", c->max);
             return -1;
         }
-        read_desc(&c->table[c->next], &d);
+        vhu_read_desc(&c->table[c->next], &d);
         if (!(d.flags & VHU_DESC_F_INDIRECT)) {
             break;
         }

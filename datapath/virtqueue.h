@@ -31,6 +31,7 @@
  * still published. */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "device-private.h"
@@ -65,15 +66,88 @@ struct vhu_chain {
 
 bool vhu_burst_begin(struct vhu_burst *, struct vhu_device *,
                      unsigned int vring);
-bool vhu_burst_head(struct vhu_burst *, uint16_t ofs, uint16_t *head);
-void vhu_burst_used(struct vhu_burst *, uint16_t ofs, uint32_t id,
-                    uint32_t len);
-void vhu_burst_commit(struct vhu_burst *, uint16_t n);
 void vhu_burst_end(struct vhu_burst *);
 void vhu_burst_fail(struct vhu_burst *, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
 void vhu_chain_start(struct vhu_burst *, struct vhu_chain *, uint16_t head);
 int vhu_chain_next(struct vhu_burst *, struct vhu_chain *, struct vhu_seg *);
+
+/* Per-descriptor helpers, inline for the data path. */
+
+/* Reads a 16-bit field of guest memory exactly once. */
+static inline uint16_t
+vhu_read_u16(const uint16_t *p)
+{
+    return *(const volatile uint16_t *) p;
+}
+
+/* Writes a 16-bit field of guest memory exactly once. */
+static inline void
+vhu_write_u16(uint16_t *p, uint16_t v)
+{
+    *(volatile uint16_t *) p = v;
+}
+
+/* Copies descriptor '*src' from guest memory into '*dst', reading each
+ * field exactly once (the guest may change it meanwhile). */
+static inline void
+vhu_read_desc(const struct vhu_desc *src, struct vhu_desc *dst)
+{
+    const volatile struct vhu_desc *v = src;
+
+    dst->addr = v->addr;
+    dst->len = v->len;
+    dst->flags = v->flags;
+    dst->next = v->next;
+}
+
+/* Marks bytes [ofs, ofs + len) of the used ring dirty, if logging it. */
+static inline void
+vhu_log_used(const struct vhu_burst *b, uint64_t ofs, uint64_t len)
+{
+    if (b->log && b->vr->log_used) {
+        vhu_log_mark(b->log, b->vr->log_addr + ofs, len);
+    }
+}
+
+/* Reads into '*head' the descriptor head 'ofs' entries after the last one
+ * consumed ('ofs' < b->n_avail).  Returns false, breaking the ring, if it
+ * is out of range. */
+static inline bool
+vhu_burst_head(struct vhu_burst *b, uint16_t ofs, uint16_t *head)
+{
+    struct vhu_vring *vr = b->vr;
+    uint16_t slot = (uint16_t) (vr->last_avail_idx + ofs) & (vr->size - 1);
+
+    *head = vhu_read_u16(&vr->avail->ring[slot]);
+    if (__builtin_expect(*head >= vr->size, 0)) {
+        vhu_burst_fail(b, "descriptor head %u out of range", *head);
+        return false;
+    }
+    return true;
+}
+
+/* Writes the used element 'ofs' entries after the last one published
+ * (invisible to the guest until vhu_burst_end()). */
+static inline void
+vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
+{
+    struct vhu_vring *vr = b->vr;
+    uint16_t slot = (uint16_t) (vr->last_used_idx + ofs) & (vr->size - 1);
+    struct vhu_used_elem *e = &vr->used->ring[slot];
+
+    e->id = id;
+    e->len = len;
+    vhu_log_used(b, offsetof(struct vhu_used, ring) + slot * sizeof *e,
+                 sizeof *e);
+}
+
+/* Commits 'n' more heads consumed with their used elements written. */
+static inline void
+vhu_burst_commit(struct vhu_burst *b, uint16_t n)
+{
+    b->done += n;
+}
 
 #endif /* virtqueue.h */

@@ -67,6 +67,7 @@ gen_mem=256
 gen_huge=true
 json=ovs-bench.json
 callgrind=true
+compare=true
 cg_packets=200000
 workdir=
 install=true
@@ -90,6 +91,8 @@ usage: $0 [OPTIONS]
   --json=FILE         where to write the results (default $json)
   --callgrind-packets=N  frames for the callgrind run (default $cg_packets)
   --no-callgrind      skip the callgrind run
+  --no-ovs-dpdk       run only our switch (quick checks while optimizing;
+                      no ratios)
   --no-install        do not install missing Debian packages
   --build             run "make" in BUILD_DIR even if the switch is built
   --workdir=DIR       keep run directories and logs in DIR (default: a
@@ -114,6 +117,7 @@ for arg; do
     --json=*) json=${arg#*=} ;;
     --callgrind-packets=*) cg_packets=${arg#*=} ;;
     --no-callgrind) callgrind=false ;;
+    --no-ovs-dpdk) compare=false ;;
     --no-install) install=false ;;
     --build) build=always ;;
     --workdir=*) workdir=${arg#*=} ;;
@@ -670,7 +674,10 @@ log "$(nproc) CPUs; PMD threads on CPU $pmd_cpu, testpmd forwarding on" \
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_hugepages
 
-switches=ovs-dpdk
+switches=
+if $compare; then
+    switches=ovs-dpdk
+fi
 for v in ${variants//,/ }; do
     case $v in
     client) switches="$switches ours" ;;
