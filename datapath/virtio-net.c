@@ -498,7 +498,11 @@ rx_single_desc(struct vhu_burst *b, uint16_t head, const uint8_t *hdr,
     if (!dst) {
         return 0;
     }
-    memcpy(dst, hdr, hlen);
+    if (hlen == VHU_NET_HDR_LEN_MRG) {
+        memcpy(dst, hdr, VHU_NET_HDR_LEN_MRG);  /* Two stores, not a call. */
+    } else {
+        memcpy(dst, hdr, VHU_NET_HDR_LEN);
+    }
     memcpy(dst + hlen, f->data, f->len);
     if (b->log) {
         vhu_log_mark(b->log, d.addr, total);

@@ -47,6 +47,11 @@ struct vhost_packet_cache {
 
 static ovsthread_key_t cache_key;
 
+/* This thread's cache, as a plain thread-local pointer: the key above only
+ * frees it when the thread exits. */
+DEFINE_STATIC_PER_THREAD_DATA(struct vhost_packet_cache *, thread_cache,
+                              NULL);
+
 static void
 cache_destroy(void *cache_)
 {
@@ -64,18 +69,18 @@ struct vhost_packet_cache *
 vhost_packet_cache_get(void)
 {
     static struct ovsthread_once once = OVSTHREAD_ONCE_INITIALIZER;
-    struct vhost_packet_cache *cache;
+    struct vhost_packet_cache **cachep = thread_cache_get();
 
+    if (OVS_LIKELY(*cachep)) {
+        return *cachep;
+    }
     if (ovsthread_once_start(&once)) {
         ovsthread_key_create(&cache_key, cache_destroy);
         ovsthread_once_done(&once);
     }
-    cache = ovsthread_getspecific(cache_key);
-    if (!cache) {
-        cache = xzalloc(sizeof *cache);
-        ovsthread_setspecific(cache_key, cache);
-    }
-    return cache;
+    *cachep = xzalloc(sizeof **cachep);
+    ovsthread_setspecific(cache_key, *cachep);
+    return *cachep;
 }
 
 /* Returns the class of a frame of 'len' bytes, or -1 for none. */
@@ -123,9 +128,13 @@ vhost_packet_alloc(void *cache_, uint32_t len, void **data)
         room = HEADROOM + len;
         packet = xmalloc(HEAD + room);
     }
+    /* 'room' holds HEADROOM + 'len': place the frame directly rather than
+     * through dp_packet_reserve() and dp_packet_put_uninit(), which check
+     * for room twice. */
     dp_packet_use_stub(packet, (char *) packet + HEAD, room);
-    dp_packet_reserve(packet, HEADROOM);
-    *data = dp_packet_put_uninit(packet, len);
+    dp_packet_set_data(packet, (char *) packet + HEAD + HEADROOM);
+    dp_packet_set_size(packet, len);
+    *data = dp_packet_data(packet);
     return packet;
 }
 

@@ -70,6 +70,7 @@ callgrind=true
 compare=true
 cg_packets=200000
 workdir=
+keep_runs=false
 install=true
 build=auto
 
@@ -95,7 +96,7 @@ usage: $0 [OPTIONS]
                       no ratios)
   --no-install        do not install missing Debian packages
   --build             run "make" in BUILD_DIR even if the switch is built
-  --workdir=DIR       keep run directories and logs in DIR (default: a
+  --workdir=DIR       keep every run's directory and logs in DIR (default: a
                       temporary directory, removed unless a run failed)
 Environment: BUILD_DIR (default: the source tree's _build), OVS_DPDK
 (default /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk), TESTPMD.
@@ -120,7 +121,7 @@ for arg; do
     --no-ovs-dpdk) compare=false ;;
     --no-install) install=false ;;
     --build) build=always ;;
-    --workdir=*) workdir=${arg#*=} ;;
+    --workdir=*) workdir=${arg#*=} keep_runs=true ;;
     -h|--help) usage; exit 0 ;;
     *) echo "$0: unknown option $arg (--help for help)" >&2; exit 2 ;;
     esac
@@ -536,6 +537,7 @@ run_one () {
         testpmd_cmd "show port stats all"
     done
     appctl dpif-netdev/pmd-stats-show > "$dir/pmd-stats.txt"
+    appctl dpif-netdev/pmd-perf-show > "$dir/pmd-perf.txt"
     local pcl pdi phu
     pcl=$(smaps Private_Clean) pdi=$(smaps Private_Dirty)
     phu=$(smaps Private_Hugetlb) shu=$(smaps Shared_Hugetlb)
@@ -549,7 +551,9 @@ run_one () {
     line=$(awk -v times="$times" -v size="$size" '
         /NIC statistics for port/ { port = $6 }
         /RX-packets:/ {
-            pk[port, n[port]] = $2; by[port, n[port]] = $6; n[port]++
+            # Index from 0: an unset n[port] is "" as a subscript.
+            i = n[port] + 0
+            pk[port, i] = $2; by[port, i] = $6; n[port] = i + 1
         }
         END {
             k = split(times, t, " ")
@@ -591,7 +595,9 @@ run_one () {
         cp -r "$dir" "$workdir/failed/"
         remove_workdir=false
     fi
-    rm -rf "$dir"
+    if ! $keep_runs; then
+        rm -rf "$dir"
+    fi
 }
 
 # The callgrind run: our switch (vhostuser ports) under callgrind, a
