@@ -181,21 +181,73 @@ tx_chain_copy(struct vhu_burst *b, uint16_t head, uint32_t skip,
     return ok;
 }
 
-/* The common transmit chain: one direct descriptor, header and frame
- * together, in one region.  Returns our pointer to its bytes and stores
- * their number in '*lenp'; returns NULL for any other chain, which the
- * general path then walks and validates. */
-static inline const uint8_t *
-tx_single_desc(struct vhu_burst *b, uint16_t head, uint32_t *lenp)
-{
-    struct vhu_desc d;
+/* Heads are read this many at a time ahead of the copies, so that the
+ * guest buffers' first cache lines, which the other side last wrote, are
+ * on their way while earlier frames are copied. */
+#define VHU_STAGE 32
 
-    vhu_read_desc(&b->vr->desc[head], &d);
-    if (d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE)) {
-        return NULL;
+/* Starts loading the first bytes of guest buffer 'p' ('len' > 0 bytes)
+ * into the cache, to read them: the header and the frame's first line or
+ * two. */
+static inline void
+prefetch_buffer(const uint8_t *p, uint32_t len)
+{
+    __builtin_prefetch(p, 0);
+    if (len > 64) {
+        __builtin_prefetch(p + (len < 128 ? len : 128) - 1, 0);
     }
-    *lenp = d.len;
-    return vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr, d.len);
+}
+
+/* The same, to write them. */
+static inline void
+prefetch_buffer_for_write(uint8_t *p, uint32_t len)
+{
+    __builtin_prefetch(p, 1);
+    if (len > 64) {
+        __builtin_prefetch(p + (len < 128 ? len : 128) - 1, 1);
+    }
+}
+
+static inline int
+min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* A transmit head read ahead. */
+struct tx_stage {
+    uint16_t head;
+    uint32_t len;               /* Bytes at 'src', header included. */
+    const uint8_t *src;         /* NULL if not a single descriptor. */
+};
+
+/* Reads the next 'n' heads from 'b' into 'st', with their buffers when
+ * the chain is the common one: a single direct descriptor, header and
+ * frame together, in one region (any other chain is left to the general
+ * path, which walks and validates it).  Returns how many heads were read:
+ * fewer than 'n' if one was out of range, which breaks the ring. */
+static int
+tx_stage_heads(struct vhu_burst *b, struct tx_stage *st, int n)
+{
+    for (int k = 0; k < n; k++) {
+        struct vhu_desc d;
+
+        if (!vhu_burst_head(b, b->done + k, &st[k].head)) {
+            return k;
+        }
+        vhu_read_desc(&b->vr->desc[st[k].head], &d);
+        st[k].len = d.len;
+        st[k].src = NULL;
+        if (!(d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT
+                         | VHU_DESC_F_WRITE)) && d.len) {
+            st[k].src = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
+                                          d.len);
+            if (st[k].src) {
+                prefetch_buffer(st[k].src, d.len);
+            }
+        }
+    }
+    return n;
 }
 
 /* See vhost-engine.h.  The handles stored in 'pkts' are the caller's. */
@@ -204,7 +256,9 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                   vhu_alloc_fn *alloc, void *aux, void **pkts, int max)
 {
     uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
+    struct tx_stage st[VHU_STAGE];
     struct vhu_burst b;
+    bool stop = false;
     uint32_t hlen;
     int n = 0;
 
@@ -214,46 +268,48 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
     }
     hlen = net_hdr_len(b.features);
 
-    while (n < max && b.done < b.n_avail) {
-        const uint8_t *src;
-        uint64_t total;
-        uint32_t len32;
-        uint16_t head;
-        uint32_t len;
-        void *data;
-        void *pkt;
+    while (!stop && n < max && b.done < b.n_avail) {
+        int want = min_int(VHU_STAGE, min_int(max - n,
+                                              b.n_avail - b.done));
+        int n_st = tx_stage_heads(&b, st, want);
 
-        if (!vhu_burst_head(&b, b.done, &head)) {
-            break;
-        }
-        src = tx_single_desc(&b, head, &len32);
-        if (src) {
-            total = len32;
-        } else if (!tx_chain_len(&b, head, &total)) {
-            break;
-        }
-        if (total < hlen || total - hlen > VHU_MAX_FRAME_LEN) {
-            /* Give the buffer back unused and count the bad frame. */
-            n_errors++;
+        stop = n_st < want;
+        for (int k = 0; k < n_st; k++) {
+            uint16_t head = st[k].head;
+            uint64_t total = st[k].len;
+            uint32_t len;
+            void *data;
+            void *pkt;
+
+            if (!st[k].src && !tx_chain_len(&b, head, &total)) {
+                stop = true;
+                break;
+            }
+            if (total < hlen || total - hlen > VHU_MAX_FRAME_LEN) {
+                /* Give the buffer back unused and count the bad frame. */
+                n_errors++;
+                vhu_burst_used(&b, b.done, head, 0);
+                vhu_burst_commit(&b, 1);
+                continue;
+            }
+            len = total - hlen;
+            pkt = alloc(aux, len, &data);
+            if (!pkt) {
+                stop = true;
+                break;
+            }
+            pkts[n++] = pkt;
+            if (st[k].src) {
+                memcpy(data, st[k].src + hlen, len);
+            } else if (!tx_chain_copy(&b, head, hlen, data, len)) {
+                stop = true;
+                break;
+            }
             vhu_burst_used(&b, b.done, head, 0);
             vhu_burst_commit(&b, 1);
-            continue;
+            n_good++;
+            n_bytes += len;
         }
-        len = total - hlen;
-        pkt = alloc(aux, len, &data);
-        if (!pkt) {
-            break;
-        }
-        pkts[n++] = pkt;
-        if (src) {
-            memcpy(data, src + hlen, len);
-        } else if (!tx_chain_copy(&b, head, hlen, data, len)) {
-            break;
-        }
-        vhu_burst_used(&b, b.done, head, 0);
-        vhu_burst_commit(&b, 1);
-        n_good++;
-        n_bytes += len;
     }
     vhu_burst_end(&b);
     vhu_counter_add(&b.vr->stats.packets, n_good);
@@ -475,37 +531,64 @@ rx_one(struct vhu_burst *b, const struct vhu_frame *f, uint32_t hlen,
     return 1;
 }
 
-/* The common receive buffer: one direct device-writable descriptor, in one
- * region, with room for header 'hdr' ('hlen' bytes, 'num_buffers' 1) and
- * frame 'f'.  Writes them there and returns the bytes written; returns 0,
- * writing nothing, for any other chain (the general path then walks and
- * validates it). */
+/* A receive head read ahead. */
+struct rx_stage {
+    uint16_t head;
+    uint32_t len;               /* Bytes at 'dst'. */
+    uint8_t *dst;               /* NULL if not a single descriptor. */
+    uint64_t gpa;               /* Guest address of 'dst'. */
+};
+
+/* Reads the next 'n' heads from 'b' into 'st', with their buffers when
+ * the chain is the common one: a single direct device-writable descriptor,
+ * all of it in one region (any other chain is left to the general path,
+ * which walks and validates it).  Returns how many heads were read: fewer
+ * than 'n' if one was out of range, which breaks the ring. */
+static int
+rx_stage_heads(struct vhu_burst *b, struct rx_stage *st, int n)
+{
+    for (int k = 0; k < n; k++) {
+        struct vhu_desc d;
+
+        if (!vhu_burst_head(b, b->done + k, &st[k].head)) {
+            return k;
+        }
+        vhu_read_desc(&b->vr->desc[st[k].head], &d);
+        st[k].len = d.len;
+        st[k].gpa = d.addr;
+        st[k].dst = NULL;
+        if ((d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT
+                        | VHU_DESC_F_WRITE)) == VHU_DESC_F_WRITE && d.len) {
+            st[k].dst = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
+                                          d.len);
+            if (st[k].dst) {
+                prefetch_buffer_for_write(st[k].dst, d.len);
+            }
+        }
+    }
+    return n;
+}
+
+/* Writes header 'hdr' ('hlen' bytes, 'num_buffers' 1) and frame 'f' into
+ * the single-descriptor buffer of 's' if they fit, and returns the bytes
+ * written; otherwise returns 0, writing nothing. */
 static inline uint32_t
-rx_single_desc(struct vhu_burst *b, uint16_t head, const uint8_t *hdr,
-               uint32_t hlen, const struct vhu_frame *f)
+rx_write_single(struct vhu_burst *b, const struct rx_stage *s,
+                const uint8_t *hdr, uint32_t hlen, const struct vhu_frame *f)
 {
     uint32_t total = hlen + f->len;
-    struct vhu_desc d;
-    uint8_t *dst;
 
-    vhu_read_desc(&b->vr->desc[head], &d);
-    if ((d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE))
-        != VHU_DESC_F_WRITE || d.len < total) {
-        return 0;
-    }
-    /* All of the buffer must be mapped, not only what we write. */
-    dst = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr, d.len);
-    if (!dst) {
+    if (!s->dst || s->len < total) {
         return 0;
     }
     if (hlen == VHU_NET_HDR_LEN_MRG) {
-        memcpy(dst, hdr, VHU_NET_HDR_LEN_MRG);  /* Two stores, not a call. */
+        memcpy(s->dst, hdr, VHU_NET_HDR_LEN_MRG);  /* Two stores. */
     } else {
-        memcpy(dst, hdr, VHU_NET_HDR_LEN);
+        memcpy(s->dst, hdr, VHU_NET_HDR_LEN);
     }
-    memcpy(dst + hlen, f->data, f->len);
+    memcpy(s->dst + hlen, f->data, f->len);
     if (b->log) {
-        vhu_log_mark(b->log, d.addr, total);
+        vhu_log_mark(b->log, s->gpa, total);
     }
     return total;
 }
@@ -519,11 +602,13 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
 {
     uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
     uint8_t hdr[VHU_NET_HDR_LEN_MRG];
+    struct rx_stage st[VHU_STAGE];
     uint16_t one = 1;
     struct vhu_burst b;
+    bool stop = false;
     bool mergeable;
     uint32_t hlen;
-    int i;
+    int i = 0;
 
     if (qp >= dev->opts.max_queue_pairs || n <= 0
         || !vhu_burst_begin(&b, dev, 2 * qp)) {
@@ -534,27 +619,42 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     memset(hdr, 0, sizeof hdr);
     memcpy(&hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
 
-    for (i = 0; i < n; i++) {
-        const struct vhu_frame *f = &frames[i];
-        uint32_t written;
-        uint16_t head;
+    /* Each round reads heads ahead for the frames left; a frame that the
+     * general path handles may take several heads, so the next round reads
+     * again from there. */
+    while (!stop && i < n && b.done < b.n_avail) {
+        int want = min_int(VHU_STAGE, min_int(n - i, b.n_avail - b.done));
+        int n_st = rx_stage_heads(&b, st, want);
+        int k = 0;
 
-        if (f->len > VHU_MAX_FRAME_LEN) {
-            n_errors++;
-            continue;
+        stop = n_st < want;
+        for (; i < n && k < n_st; i++) {
+            const struct vhu_frame *f = &frames[i];
+            uint32_t written;
+
+            if (__builtin_expect(f->len > VHU_MAX_FRAME_LEN, 0)) {
+                n_errors++;
+                continue;
+            }
+            written = rx_write_single(&b, &st[k], hdr, hlen, f);
+            if (__builtin_expect(written != 0, 1)) {
+                vhu_burst_used(&b, b.done, st[k].head, written);
+                vhu_burst_commit(&b, 1);
+                k++;
+            } else if (rx_one(&b, f, hlen, mergeable) > 0) {
+                k = n_st;       /* Read the heads again from b.done. */
+            } else {
+                stop = true;
+                break;
+            }
+            n_good++;
+            n_bytes += f->len;
         }
-        if (b.done >= b.n_avail || !vhu_burst_head(&b, b.done, &head)) {
-            break;
-        }
-        written = rx_single_desc(&b, head, hdr, hlen, f);
-        if (written) {
-            vhu_burst_used(&b, b.done, head, written);
-            vhu_burst_commit(&b, 1);
-        } else if (rx_one(&b, f, hlen, mergeable) <= 0) {
-            break;
-        }
-        n_good++;
-        n_bytes += f->len;
+    }
+    /* Frames too long at the end count as handled too. */
+    while (!stop && i < n && frames[i].len > VHU_MAX_FRAME_LEN) {
+        n_errors++;
+        i++;
     }
     vhu_burst_end(&b);
     vhu_counter_add(&b.vr->stats.packets, n_good);
