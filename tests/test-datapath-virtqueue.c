@@ -359,6 +359,127 @@ test_rx_oversized(void)
     fe_destroy(&fe);
 }
 
+/* One burst mixing the fast path (single buffers) with the general path
+ * (a frame spread over two mergeable buffers) and a frame too long: the
+ * heads read ahead are read again after the general path took two. */
+static void
+test_rx_mixed_burst(void)
+{
+    static uint8_t frame[VHU_MAX_FRAME_LEN + 1];
+    struct vhu_frame f[5] = {
+        { frame, 60 }, { frame, 1500 }, { frame, sizeof frame },
+        { frame, 100 }, { frame, 200 },
+    };
+    static const uint32_t want_len[5] = { 72, 1024, 488, 112, 212 };
+    uint32_t buf_len[5] = { 2048, 1024, 2048, 2048, 2048 };
+    struct vhu_vring_stats st;
+    uint32_t id, len;
+    struct fe fe;
+
+    setup(&fe, F_MRG);
+    fill_pattern(frame, sizeof frame, 8);
+    for (int i = 0; i < 5; i++) {
+        fe_post_rx(&fe, 0, BUF_BASE + i * 0x1000, buf_len[i]);
+    }
+    CHECK(vhu_enqueue_burst(fe.dev, 0, f, 5) == 5, "not all handled");
+    for (int i = 0; i < 5; i++) {
+        CHECK(fe_get_used(&fe, 0, &id, &len), "used %d missing", i);
+        CHECK(id == i && len == want_len[i], "used %d: id %"PRIu32" len %"
+              PRIu32, i, id, len);
+    }
+    check_rx(&fe, BUF_BASE, 12, 1, frame, 60);
+    check_rx(&fe, BUF_BASE + 0x3000, 12, 1, frame, 100);
+    check_rx(&fe, BUF_BASE + 0x4000, 12, 1, frame, 200);
+    {
+        uint8_t *b1 = fe_gpa(&fe, BUF_BASE + 0x1000);
+        uint8_t *b2 = fe_gpa(&fe, BUF_BASE + 0x2000);
+
+        CHECK(b1[10] == 2 && b1[11] == 0, "num_buffers %u", b1[10]);
+        CHECK(!memcmp(b1 + 12, frame, 1012)
+              && !memcmp(b2, frame + 1012, 488), "split frame");
+    }
+    vhu_device_vring_stats(fe.dev, 0, &st);
+    CHECK(st.packets == 4 && st.errors == 1
+          && st.bytes == 60 + 1500 + 100 + 200, "stats");
+    fe_destroy(&fe);
+}
+
+/* A head out of range after good ones in one burst: the good ones are
+ * delivered, then the ring stops. */
+static void
+test_rx_bad_head_mid_burst(void)
+{
+    uint8_t frame[60] = { 0 };
+    struct vhu_frame f[4] = {
+        { frame, 60 }, { frame, 60 }, { frame, 60 }, { frame, 60 },
+    };
+    uint32_t id, len;
+    struct fe fe;
+
+    setup(&fe, F_MRG);
+    fe_post_rx(&fe, 0, BUF_BASE, 2048);
+    fe_post_rx(&fe, 0, BUF_BASE + 0x1000, 2048);
+    fe_publish(&fe, 0, 4096);
+    fe_post_rx(&fe, 0, BUF_BASE + 0x2000, 2048);
+    CHECK(vhu_enqueue_burst(fe.dev, 0, f, 4) == 2, "delivered");
+    CHECK(fe_get_used(&fe, 0, &id, &len) && id == 0, "used 0");
+    CHECK(fe_get_used(&fe, 0, &id, &len) && id == 1, "used 1");
+    CHECK(!fe_get_used(&fe, 0, &id, &len), "used past the bad head");
+    CHECK(!vhu_tx_ready(fe.dev, 0), "ring still ready");
+    fe_destroy(&fe);
+}
+
+/* The same on the transmit side, with a chain for the general path and a
+ * frame too short for its header in between. */
+static void
+test_tx_mixed_burst(void)
+{
+    uint64_t gpas[2] = { BUF_BASE + 0x10000, BUF_BASE + 0x11000 };
+    uint32_t lens[2] = { 12 + 30, 40 };
+    uint8_t frames[3][100], *p;
+    struct test_pkt *pkts[8];
+    struct vhu_vring_stats st;
+    uint32_t id, len;
+    struct fe fe;
+    int n;
+
+    setup(&fe, F_VQ);
+    for (int i = 0; i < 3; i++) {
+        fill_pattern(frames[i], sizeof frames[i], 20 + i);
+    }
+    fe_tx_frame(&fe, 1, frames[0], 100, BUF_BASE, 12);
+    p = fe_gpa(&fe, gpas[0]);
+    memset(p, 0, 12);
+    memcpy(p + 12, frames[1], 30);
+    memcpy(fe_gpa(&fe, gpas[1]), frames[1] + 30, 40);
+    fe_publish(&fe, 1, fe_add_chain(&fe, 1, gpas, lens, 2, false));
+    fe_tx_frame(&fe, 1, frames[2], 0, BUF_BASE + 0x1000, 8);
+    fe_tx_frame(&fe, 1, frames[2], 100, BUF_BASE + 0x2000, 12);
+    fe_publish(&fe, 1, 300);
+    fe_tx_frame(&fe, 1, frames[0], 100, BUF_BASE + 0x3000, 12);
+
+    n = fe_dequeue(&fe, 0, pkts, 8);
+    CHECK(n == 3, "dequeued %d", n);
+    CHECK(pkts[0]->len == 100 && !memcmp(pkts[0]->data, frames[0], 100),
+          "frame 0");
+    CHECK(pkts[1]->len == 70 && !memcmp(pkts[1]->data, frames[1], 70),
+          "frame 1 (chain)");
+    CHECK(pkts[2]->len == 100 && !memcmp(pkts[2]->data, frames[2], 100),
+          "frame 3");
+    for (int i = 0; i < n; i++) {
+        free(pkts[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        CHECK(fe_get_used(&fe, 1, &id, &len) && len == 0, "used %d", i);
+    }
+    CHECK(!fe_get_used(&fe, 1, &id, &len), "used past the bad head");
+    vhu_device_vring_stats(fe.dev, 1, &st);
+    CHECK(st.packets == 3 && st.errors == 2, "stats: %"PRIu64" packets, %"
+          PRIu64" errors", st.packets, st.errors);
+    CHECK(!vhu_rx_ready(fe.dev, 0), "ring still ready");
+    fe_destroy(&fe);
+}
+
 static void
 test_rx_indirect(void)
 {
@@ -887,6 +1008,7 @@ const struct test virtqueue_tests[] = {
     { "tx-oversized", test_tx_oversized },
     { "tx-short", test_tx_short },
     { "tx-alloc-fail", test_alloc_fail },
+    { "tx-mixed-burst", test_tx_mixed_burst },
     { "rx-simple", test_rx_simple },
     { "rx-legacy-header", test_rx_legacy_header },
     { "rx-chain", test_rx_chain },
@@ -895,6 +1017,8 @@ const struct test virtqueue_tests[] = {
     { "rx-too-small", test_rx_too_small },
     { "rx-oversized", test_rx_oversized },
     { "rx-indirect", test_rx_indirect },
+    { "rx-mixed-burst", test_rx_mixed_burst },
+    { "rx-bad-head-mid-burst", test_rx_bad_head_mid_burst },
     { "round-trip", test_round_trip },
     { "wrap-around", test_wrap_around },
     { "event-idx", test_event_idx },
