@@ -538,6 +538,15 @@ run_one () {
     done
     appctl dpif-netdev/pmd-stats-show > "$dir/pmd-stats.txt"
     appctl dpif-netdev/pmd-perf-show > "$dir/pmd-perf.txt"
+    # Transmit retries and drops (ring full), which both switches count.
+    local retries=0 drops=0 v
+    for p in p1 p2; do
+        v=$(vsctl get interface $p statistics:ovs_tx_retries 2>/dev/null)
+        retries=$((retries + ${v:-0}))
+        v=$(vsctl get interface $p statistics:ovs_tx_failure_drops \
+            2>/dev/null)
+        drops=$((drops + ${v:-0}))
+    done
     local pcl pdi phu
     pcl=$(smaps Private_Clean) pdi=$(smaps Private_Dirty)
     phu=$(smaps Private_Hugetlb) shu=$(smaps Shared_Hugetlb)
@@ -583,6 +592,8 @@ run_one () {
         "$(sed -n 's/^ *idle cycles: [0-9]* (\([0-9.]*\)%).*/\1/p' \
            "$dir/pmd-stats.txt")" \
         "$(pmd_stat 'avg. packets per output batch')" >> "$runs_file"
+    printf '"tx_retries": %d, "tx_failure_drops": %d, ' "$retries" \
+        "$drops" >> "$runs_file"
     printf '"private_kb": %d, "private_hugetlb_kb": %d, ' \
         "$((pcl + pdi + phu))" "$phu" >> "$runs_file"
     printf '"shared_hugetlb_kb": %d, "hugepages_used": %d}\n' \
