@@ -186,15 +186,20 @@ tx_chain_copy(struct vhu_burst *b, uint16_t head, uint32_t skip,
  * on their way while earlier frames are copied. */
 #define VHU_STAGE 32
 
-/* Starts loading the first bytes of guest buffer 'p' ('len' > 0 bytes)
- * into the cache, to read them: the header and the frame's first line or
- * two. */
+/* Cache lines of a guest buffer prefetched at most: the header and the
+ * start of the frame (the hardware prefetcher follows longer copies). */
+#define VHU_PREFETCH_LINES 3
+
+/* Starts loading the cache lines of guest buffer [p, p + len) ('len' > 0),
+ * up to VHU_PREFETCH_LINES of them, to read them. */
 static inline void
 prefetch_buffer(const uint8_t *p, uint32_t len)
 {
-    __builtin_prefetch(p, 0);
-    if (len > 64) {
-        __builtin_prefetch(p + (len < 128 ? len : 128) - 1, 0);
+    uintptr_t line = (uintptr_t) p & ~(uintptr_t) 63;
+    uintptr_t end = (uintptr_t) p + len;
+
+    for (int i = 0; i < VHU_PREFETCH_LINES && line < end; i++, line += 64) {
+        __builtin_prefetch((const void *) line, 0);
     }
 }
 
@@ -202,9 +207,11 @@ prefetch_buffer(const uint8_t *p, uint32_t len)
 static inline void
 prefetch_buffer_for_write(uint8_t *p, uint32_t len)
 {
-    __builtin_prefetch(p, 1);
-    if (len > 64) {
-        __builtin_prefetch(p + (len < 128 ? len : 128) - 1, 1);
+    uintptr_t line = (uintptr_t) p & ~(uintptr_t) 63;
+    uintptr_t end = (uintptr_t) p + len;
+
+    for (int i = 0; i < VHU_PREFETCH_LINES && line < end; i++, line += 64) {
+        __builtin_prefetch((void *) line, 1);
     }
 }
 
@@ -542,10 +549,13 @@ struct rx_stage {
 /* Reads the next 'n' heads from 'b' into 'st', with their buffers when
  * the chain is the common one: a single direct device-writable descriptor,
  * all of it in one region (any other chain is left to the general path,
- * which walks and validates it).  Returns how many heads were read: fewer
- * than 'n' if one was out of range, which breaks the ring. */
+ * which walks and validates it).  'frames' are the next 'n' frames to
+ * send, each after a header of 'hlen' bytes: only the lines that they will
+ * take are prefetched.  Returns how many heads were read: fewer than 'n'
+ * if one was out of range, which breaks the ring. */
 static int
-rx_stage_heads(struct vhu_burst *b, struct rx_stage *st, int n)
+rx_stage_heads(struct vhu_burst *b, struct rx_stage *st, int n,
+               uint32_t hlen, const struct vhu_frame *frames)
 {
     for (int k = 0; k < n; k++) {
         struct vhu_desc d;
@@ -562,7 +572,10 @@ rx_stage_heads(struct vhu_burst *b, struct rx_stage *st, int n)
             st[k].dst = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
                                           d.len);
             if (st[k].dst) {
-                prefetch_buffer_for_write(st[k].dst, d.len);
+                uint32_t bytes = hlen + frames[k].len;
+
+                prefetch_buffer_for_write(st[k].dst,
+                                          bytes < d.len ? bytes : d.len);
             }
         }
     }
@@ -624,7 +637,7 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
      * again from there. */
     while (!stop && i < n && b.done < b.n_avail) {
         int want = min_int(VHU_STAGE, min_int(n - i, b.n_avail - b.done));
-        int n_st = rx_stage_heads(&b, st, want);
+        int n_st = rx_stage_heads(&b, st, want, hlen, &frames[i]);
         int k = 0;
 
         stop = n_st < want;
