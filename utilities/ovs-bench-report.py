@@ -195,11 +195,37 @@ def report(args):
             b = summary.get("%s/%d" % (base, size))
             if b is None:
                 continue
+            # Paired: each round's two runs ran back to back, so they
+            # shared the machine's state more than runs rounds apart; the
+            # median of the per-round ratios is less sensitive to the load
+            # changing between rounds than the ratio of the medians.
+            paired = {"mpps": [], "avg_processing_cycles": []}
+            for rnd in sorted({r["round"] for r in runs}):
+                ra = [r for r in runs if r["switch"] == sw
+                      and r["size"] == size and r["round"] == rnd]
+                rb = [r for r in runs if r["switch"] == base
+                      and r["size"] == size and r["round"] == rnd]
+                if not ra or not rb:
+                    continue
+                xa, xb = run_rates(ra[0]), run_rates(rb[0])
+                if xa is not None and xb is not None:
+                    paired["mpps"].append(ratio(xa["mpps"], xb["mpps"]))
+                    paired["avg_processing_cycles"].append(
+                        ratio(ra[0].get("avg_processing_cycles"),
+                              rb[0].get("avg_processing_cycles")))
+            paired = {k: [x for x in v if x is not None]
+                      for k, v in paired.items()}
             ratios["%s/%d" % (sw, size)] = {
                 "mpps": ratio(a["mpps"], b["mpps"]),
                 "gbps": ratio(a["gbps"], b["gbps"]),
                 "avg_processing_cycles": ratio(a["avg_processing_cycles"],
                                                b["avg_processing_cycles"]),
+                "paired_mpps": median(paired["mpps"]),
+                "paired_avg_processing_cycles":
+                    median(paired["avg_processing_cycles"]),
+                "paired_mpps_runs": [round(x, 3) for x in paired["mpps"]],
+                "paired_avg_processing_cycles_runs":
+                    [round(x, 3) for x in paired["avg_processing_cycles"]],
             }
 
     # The table.
@@ -238,6 +264,13 @@ def report(args):
               "processing cycles per packet x%s"
               % (sw, size, fmt(r["mpps"], ".2f"), fmt(r["gbps"], ".2f"),
                  fmt(r["avg_processing_cycles"], ".2f")))
+        print("  per round (back-to-back pairs): Mpps %s, cycles %s; "
+              "medians x%s and x%s"
+              % (" ".join(fmt(x, ".2f") for x in r["paired_mpps_runs"]),
+                 " ".join(fmt(x, ".2f")
+                          for x in r["paired_avg_processing_cycles_runs"]),
+                 fmt(r["paired_mpps"], ".2f"),
+                 fmt(r["paired_avg_processing_cycles"], ".2f")))
     if cg.get("port_ir_per_frame") is not None:
         inc = cg["inclusive_per_frame"]
         print()
