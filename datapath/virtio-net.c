@@ -582,28 +582,24 @@ rx_stage_heads(struct vhu_burst *b, struct rx_stage *st, int n,
     return n;
 }
 
-/* Writes header 'hdr' ('hlen' bytes, 'num_buffers' 1) and frame 'f' into
- * the single-descriptor buffer of 's' if they fit, and returns the bytes
- * written; otherwise returns 0, writing nothing. */
-static inline uint32_t
-rx_write_single(struct vhu_burst *b, const struct rx_stage *s,
-                const uint8_t *hdr, uint32_t hlen, const struct vhu_frame *f)
+/* True if header ('hlen' bytes) and frame 'f' fit the single-descriptor
+ * buffer read ahead in 's'. */
+static inline bool
+rx_fits_single(const struct rx_stage *s, uint32_t hlen,
+               const struct vhu_frame *f)
 {
-    uint32_t total = hlen + f->len;
+    return s->dst && s->len >= hlen + f->len;
+}
 
-    if (!s->dst || s->len < total) {
-        return 0;
-    }
+/* Writes header 'hdr' ('hlen' bytes, 'num_buffers' 1) at 'dst'. */
+static inline void
+rx_write_header(uint8_t *dst, const uint8_t *hdr, uint32_t hlen)
+{
     if (hlen == VHU_NET_HDR_LEN_MRG) {
-        memcpy(s->dst, hdr, VHU_NET_HDR_LEN_MRG);  /* Two stores. */
+        memcpy(dst, hdr, VHU_NET_HDR_LEN_MRG);  /* Two stores. */
     } else {
-        memcpy(s->dst, hdr, VHU_NET_HDR_LEN);
+        memcpy(dst, hdr, VHU_NET_HDR_LEN);
     }
-    memcpy(s->dst + hlen, f->data, f->len);
-    if (b->log) {
-        vhu_log_mark(b->log, s->gpa, total);
-    }
-    return total;
 }
 
 /* See vhost-engine.h.  A frame longer than VHU_MAX_FRAME_LEN counts as
@@ -632,36 +628,58 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     memset(hdr, 0, sizeof hdr);
     memcpy(&hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
 
-    /* Each round reads heads ahead for the frames left; a frame that the
+    /* Each round reads heads ahead for the frames left.  A frame that the
      * general path handles may take several heads, so the next round reads
      * again from there. */
     while (!stop && i < n && b.done < b.n_avail) {
         int want = min_int(VHU_STAGE, min_int(n - i, b.n_avail - b.done));
         int n_st = rx_stage_heads(&b, st, want, hlen, &frames[i]);
-        int k = 0;
+        int frame_of[VHU_STAGE];
+        int m = 0;
 
         stop = n_st < want;
-        for (; i < n && k < n_st; i++) {
+
+        /* First the headers of the frames that fit the buffers read ahead,
+         * then the frames, as DPDK does: each header store needs a cache
+         * line that the other side wrote last, and few stores between them
+         * let more of those lines be on their way at once. */
+        for (; i < n && m < n_st; i++) {
             const struct vhu_frame *f = &frames[i];
-            uint32_t written;
 
             if (__builtin_expect(f->len > VHU_MAX_FRAME_LEN, 0)) {
                 n_errors++;
                 continue;
             }
-            written = rx_write_single(&b, &st[k], hdr, hlen, f);
-            if (__builtin_expect(written != 0, 1)) {
-                vhu_burst_used(&b, b.done, st[k].head, written);
-                vhu_burst_commit(&b, 1);
-                k++;
-            } else if (rx_one(&b, f, hlen, mergeable) > 0) {
-                k = n_st;       /* Read the heads again from b.done. */
-            } else {
-                stop = true;
+            if (!rx_fits_single(&st[m], hlen, f)) {
                 break;
             }
-            n_good++;
+            rx_write_header(st[m].dst, hdr, hlen);
+            frame_of[m++] = i;
+        }
+        for (int k = 0; k < m; k++) {
+            const struct vhu_frame *f = &frames[frame_of[k]];
+            uint32_t total = hlen + f->len;
+
+            memcpy(st[k].dst + hlen, f->data, f->len);
+            if (b.log) {
+                vhu_log_mark(b.log, st[k].gpa, total);
+            }
+            vhu_burst_used(&b, b.done + k, st[k].head, total);
             n_bytes += f->len;
+        }
+        vhu_burst_commit(&b, m);
+        n_good += m;
+
+        /* Frame 'i' did not fit its buffer read ahead: the general path
+         * (several mergeable buffers, a chain), then read heads again. */
+        if (i < n && m < n_st) {
+            if (rx_one(&b, &frames[i], hlen, mergeable) > 0) {
+                n_good++;
+                n_bytes += frames[i].len;
+                i++;
+            } else {
+                stop = true;
+            }
         }
     }
     /* Frames too long at the end count as handled too. */
