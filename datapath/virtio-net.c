@@ -279,6 +279,8 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
         int want = min_int(VHU_STAGE, min_int(max - n,
                                               b.n_avail - b.done));
         int n_st = tx_stage_heads(&b, st, want);
+        struct vhu_used_elem used[VHU_STAGE];
+        int n_used = 0;
 
         stop = n_st < want;
         for (int k = 0; k < n_st; k++) {
@@ -295,8 +297,7 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
             if (total < hlen || total - hlen > VHU_MAX_FRAME_LEN) {
                 /* Give the buffer back unused and count the bad frame. */
                 n_errors++;
-                vhu_burst_used(&b, b.done, head, 0);
-                vhu_burst_commit(&b, 1);
+                used[n_used++] = (struct vhu_used_elem) { head, 0 };
                 continue;
             }
             len = total - hlen;
@@ -312,11 +313,12 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                 stop = true;
                 break;
             }
-            vhu_burst_used(&b, b.done, head, 0);
-            vhu_burst_commit(&b, 1);
+            used[n_used++] = (struct vhu_used_elem) { head, 0 };
             n_good++;
             n_bytes += len;
         }
+        vhu_burst_used_n(&b, b.done, used, n_used);
+        vhu_burst_commit(&b, n_used);
     }
     vhu_burst_end(&b);
     vhu_counter_add(&b.vr->stats.packets, n_good);
@@ -634,6 +636,7 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     while (!stop && i < n && b.done < b.n_avail) {
         int want = min_int(VHU_STAGE, min_int(n - i, b.n_avail - b.done));
         int n_st = rx_stage_heads(&b, st, want, hlen, &frames[i]);
+        struct vhu_used_elem used[VHU_STAGE];
         int frame_of[VHU_STAGE];
         int m = 0;
 
@@ -664,9 +667,10 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
             if (b.log) {
                 vhu_log_mark(b.log, st[k].gpa, total);
             }
-            vhu_burst_used(&b, b.done + k, st[k].head, total);
+            used[k] = (struct vhu_used_elem) { st[k].head, total };
             n_bytes += f->len;
         }
+        vhu_burst_used_n(&b, b.done, used, m);
         vhu_burst_commit(&b, m);
         n_good += m;
 

@@ -143,6 +143,20 @@ vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
                  sizeof *e);
 }
 
+/* Writes the 'n' used elements 'elems' from 'ofs' entries after the last
+ * one published.  Data-path loops collect a burst's elements on their own
+ * stack and write them here at once: the used ring is read by the other
+ * side, and a store to it held among the stores of the copies would keep
+ * them waiting for that cache line. */
+static inline void
+vhu_burst_used_n(struct vhu_burst *b, uint16_t ofs,
+                 const struct vhu_used_elem *elems, int n)
+{
+    for (int k = 0; k < n; k++) {
+        vhu_burst_used(b, ofs + k, elems[k].id, elems[k].len);
+    }
+}
+
 /* Commits 'n' more heads consumed with their used elements written. */
 static inline void
 vhu_burst_commit(struct vhu_burst *b, uint16_t n)
