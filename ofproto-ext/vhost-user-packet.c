@@ -111,6 +111,20 @@ packet_class(const struct dp_packet *packet)
     return -1;
 }
 
+/* Returns a new block of 'size' bytes for a packet, aligned to a cache
+ * line so that the frame (HEAD + HEADROOM bytes in) starts on one too.
+ * free(), which dp_packet_delete() calls, releases it. */
+static struct dp_packet *
+block_alloc(size_t size)
+{
+    void *block;
+
+    if (posix_memalign(&block, CACHE_LINE_SIZE, size)) {
+        out_of_memory();
+    }
+    return block;
+}
+
 void *
 vhost_packet_alloc(void *cache_, uint32_t len, void **data)
 {
@@ -123,10 +137,10 @@ vhost_packet_alloc(void *cache_, uint32_t len, void **data)
         room = class_room[c];
         packet = (cache && cache->n[c]
                   ? cache->packets[c][--cache->n[c]]
-                  : xmalloc(HEAD + room));
+                  : block_alloc(HEAD + room));
     } else {
         room = HEADROOM + len;
-        packet = xmalloc(HEAD + room);
+        packet = block_alloc(HEAD + room);
     }
     /* 'room' holds HEADROOM + 'len': place the frame directly rather than
      * through dp_packet_reserve() and dp_packet_put_uninit(), which check
