@@ -87,15 +87,17 @@ for arg; do
     esac
 done
 
-# Finds a program: $ENVVAR if set, then the build tree next to this
-# script (_build/utilities), then $PATH.
+# Finds a program: $ENVVAR if set, then the build tree ($BUILD_DIR, as
+# for ovs-bench.sh, by default _build next to this script's directory),
+# then $PATH.
 here=$(cd "$(dirname "$0")" && pwd)
+build_dir=${BUILD_DIR:-$here/../_build}
 find_prog () {
     local name=$1 override=$2
     if test -n "$override"; then
         echo "$override"
-    elif test -x "$here/../_build/utilities/$name"; then
-        echo "$here/../_build/utilities/$name"
+    elif test -x "$build_dir/utilities/$name"; then
+        echo "$build_dir/utilities/$name"
     elif test -x "$here/$name"; then
         echo "$here/$name"
     else
