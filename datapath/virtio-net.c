@@ -191,27 +191,21 @@ tx_chain_copy(struct vhu_burst *b, uint16_t head, uint32_t skip,
 #define VHU_PREFETCH_LINES 3
 
 /* Starts loading the cache lines of guest buffer [p, p + len) ('len' > 0),
- * up to VHU_PREFETCH_LINES of them, to read them. */
+ * up to VHU_PREFETCH_LINES of them, to write them if 'for_write', else to
+ * read them. */
 static inline void
-prefetch_buffer(const uint8_t *p, uint32_t len)
+prefetch_buffer(const uint8_t *p, uint32_t len, bool for_write)
 {
     uintptr_t line = (uintptr_t) p & ~(uintptr_t) 63;
     uintptr_t end = (uintptr_t) p + len;
 
     for (int i = 0; i < VHU_PREFETCH_LINES && line < end; i++, line += 64) {
-        __builtin_prefetch((const void *) line, 0);
-    }
-}
-
-/* The same, to write them. */
-static inline void
-prefetch_buffer_for_write(uint8_t *p, uint32_t len)
-{
-    uintptr_t line = (uintptr_t) p & ~(uintptr_t) 63;
-    uintptr_t end = (uintptr_t) p + len;
-
-    for (int i = 0; i < VHU_PREFETCH_LINES && line < end; i++, line += 64) {
-        __builtin_prefetch((void *) line, 1);
+        /* The hint must be a constant. */
+        if (for_write) {
+            __builtin_prefetch((const void *) line, 1);
+        } else {
+            __builtin_prefetch((const void *) line, 0);
+        }
     }
 }
 
@@ -221,21 +215,29 @@ min_int(int a, int b)
     return a < b ? a : b;
 }
 
-/* A transmit head read ahead. */
-struct tx_stage {
+/* A head read ahead. */
+struct stage {
     uint16_t head;
-    uint32_t len;               /* Bytes at 'src', header included. */
-    const uint8_t *src;         /* NULL if not a single descriptor. */
+    uint32_t len;               /* Bytes at 'buf' (header included). */
+    uint8_t *buf;               /* NULL if not a single descriptor. */
+    uint64_t gpa;               /* Guest address of 'buf'. */
 };
 
 /* Reads the next 'n' heads from 'b' into 'st', with their buffers when
- * the chain is the common one: a single direct descriptor, header and
- * frame together, in one region (any other chain is left to the general
- * path, which walks and validates it).  Returns how many heads were read:
- * fewer than 'n' if one was out of range, which breaks the ring. */
-static int
-tx_stage_heads(struct vhu_burst *b, struct tx_stage *st, int n)
+ * the chain is the common one: a single direct descriptor, device-writable
+ * for a guest receive ring ('frames' nonnull) and device-readable for a
+ * guest transmit ring, in one region (any other chain is left to the
+ * general path, which walks and validates it).  The buffers' first lines
+ * are prefetched: for a receive ring, for writing and only as many as the
+ * next 'n' 'frames' will take after a header of 'hlen' bytes.  Returns how
+ * many heads were read: fewer than 'n' if one was out of range, which
+ * breaks the ring. */
+static inline int
+stage_heads(struct vhu_burst *b, struct stage *st, int n,
+            uint32_t hlen, const struct vhu_frame *frames)
 {
+    uint16_t want = frames ? VHU_DESC_F_WRITE : 0;
+
     for (int k = 0; k < n; k++) {
         struct vhu_desc d;
 
@@ -244,14 +246,20 @@ tx_stage_heads(struct vhu_burst *b, struct tx_stage *st, int n)
         }
         vhu_read_desc(&b->vr->desc[st[k].head], &d);
         st[k].len = d.len;
-        st[k].src = NULL;
-        if (!(d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT
-                         | VHU_DESC_F_WRITE)) && d.len) {
-            st[k].src = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
-                                          d.len);
-            if (st[k].src) {
-                prefetch_buffer(st[k].src, d.len);
-            }
+        st[k].gpa = d.addr;
+        st[k].buf = NULL;
+        if ((d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT
+                        | VHU_DESC_F_WRITE)) != want || !d.len) {
+            continue;
+        }
+        st[k].buf = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
+                                      d.len);
+        if (st[k].buf && frames) {
+            uint32_t bytes = hlen + frames[k].len;
+
+            prefetch_buffer(st[k].buf, bytes < d.len ? bytes : d.len, true);
+        } else if (st[k].buf) {
+            prefetch_buffer(st[k].buf, d.len, false);
         }
     }
     return n;
@@ -263,7 +271,7 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                   vhu_alloc_fn *alloc, void *aux, void **pkts, int max)
 {
     uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
-    struct tx_stage st[VHU_STAGE];
+    struct stage st[VHU_STAGE];
     struct vhu_burst b;
     bool stop = false;
     uint32_t hlen;
@@ -278,7 +286,7 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
     while (!stop && n < max && b.done < b.n_avail) {
         int want = min_int(VHU_STAGE, min_int(max - n,
                                               b.n_avail - b.done));
-        int n_st = tx_stage_heads(&b, st, want);
+        int n_st = stage_heads(&b, st, want, 0, NULL);
         struct vhu_used_elem used[VHU_STAGE];
         int n_used = 0;
 
@@ -290,7 +298,7 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
             void *data;
             void *pkt;
 
-            if (!st[k].src && !tx_chain_len(&b, head, &total)) {
+            if (!st[k].buf && !tx_chain_len(&b, head, &total)) {
                 stop = true;
                 break;
             }
@@ -307,8 +315,8 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                 break;
             }
             pkts[n++] = pkt;
-            if (st[k].src) {
-                memcpy(data, st[k].src + hlen, len);
+            if (st[k].buf) {
+                memcpy(data, st[k].buf + hlen, len);
             } else if (!tx_chain_copy(&b, head, hlen, data, len)) {
                 stop = true;
                 break;
@@ -540,57 +548,13 @@ rx_one(struct vhu_burst *b, const struct vhu_frame *f, uint32_t hlen,
     return 1;
 }
 
-/* A receive head read ahead. */
-struct rx_stage {
-    uint16_t head;
-    uint32_t len;               /* Bytes at 'dst'. */
-    uint8_t *dst;               /* NULL if not a single descriptor. */
-    uint64_t gpa;               /* Guest address of 'dst'. */
-};
-
-/* Reads the next 'n' heads from 'b' into 'st', with their buffers when
- * the chain is the common one: a single direct device-writable descriptor,
- * all of it in one region (any other chain is left to the general path,
- * which walks and validates it).  'frames' are the next 'n' frames to
- * send, each after a header of 'hlen' bytes: only the lines that they will
- * take are prefetched.  Returns how many heads were read: fewer than 'n'
- * if one was out of range, which breaks the ring. */
-static int
-rx_stage_heads(struct vhu_burst *b, struct rx_stage *st, int n,
-               uint32_t hlen, const struct vhu_frame *frames)
-{
-    for (int k = 0; k < n; k++) {
-        struct vhu_desc d;
-
-        if (!vhu_burst_head(b, b->done + k, &st[k].head)) {
-            return k;
-        }
-        vhu_read_desc(&b->vr->desc[st[k].head], &d);
-        st[k].len = d.len;
-        st[k].gpa = d.addr;
-        st[k].dst = NULL;
-        if ((d.flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT
-                        | VHU_DESC_F_WRITE)) == VHU_DESC_F_WRITE && d.len) {
-            st[k].dst = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
-                                          d.len);
-            if (st[k].dst) {
-                uint32_t bytes = hlen + frames[k].len;
-
-                prefetch_buffer_for_write(st[k].dst,
-                                          bytes < d.len ? bytes : d.len);
-            }
-        }
-    }
-    return n;
-}
-
 /* True if header ('hlen' bytes) and frame 'f' fit the single-descriptor
  * buffer read ahead in 's'. */
 static inline bool
-rx_fits_single(const struct rx_stage *s, uint32_t hlen,
+rx_fits_single(const struct stage *s, uint32_t hlen,
                const struct vhu_frame *f)
 {
-    return s->dst && s->len >= hlen + f->len;
+    return s->buf && s->len >= hlen + f->len;
 }
 
 /* Writes header 'hdr' ('hlen' bytes, 'num_buffers' 1) at 'dst'. */
@@ -613,7 +577,7 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
 {
     uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
     uint8_t hdr[VHU_NET_HDR_LEN_MRG];
-    struct rx_stage st[VHU_STAGE];
+    struct stage st[VHU_STAGE];
     uint16_t one = 1;
     struct vhu_burst b;
     bool stop = false;
@@ -635,7 +599,7 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
      * again from there. */
     while (!stop && i < n && b.done < b.n_avail) {
         int want = min_int(VHU_STAGE, min_int(n - i, b.n_avail - b.done));
-        int n_st = rx_stage_heads(&b, st, want, hlen, &frames[i]);
+        int n_st = stage_heads(&b, st, want, hlen, &frames[i]);
         struct vhu_used_elem used[VHU_STAGE];
         int frame_of[VHU_STAGE];
         int m = 0;
@@ -656,14 +620,14 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
             if (!rx_fits_single(&st[m], hlen, f)) {
                 break;
             }
-            rx_write_header(st[m].dst, hdr, hlen);
+            rx_write_header(st[m].buf, hdr, hlen);
             frame_of[m++] = i;
         }
         for (int k = 0; k < m; k++) {
             const struct vhu_frame *f = &frames[frame_of[k]];
             uint32_t total = hlen + f->len;
 
-            memcpy(st[k].dst + hlen, f->data, f->len);
+            memcpy(st[k].buf + hlen, f->data, f->len);
             if (b.log) {
                 vhu_log_mark(b.log, st[k].gpa, total);
             }
