@@ -348,13 +348,10 @@ link_up () {
     test "$(vsctl get interface "$1" link_state 2> /dev/null)" = up
 }
 
-# start_switch NAME BINARY PORT-TYPE: starts ovsdb-server and switch
-# BINARY in a new directory $workdir/NAME (also its run directory, where
-# vhostuser ports put their sockets), in a new network namespace, with
-# bridge br0.
-start_switch () {
-    local name=$1 binary=$2 type=$3 other
-    dir=$workdir/$name
+# start_ovsdb DIR: makes DIR the current switch's directory (emptied), with
+# a new database and its ovsdb-server.
+start_ovsdb () {
+    dir=$1
     rm -rf "$dir"
     mkdir -p "$dir"
     ovsdb-tool create "$dir/conf.db" "$SCHEMA" || return 1
@@ -366,6 +363,15 @@ start_switch () {
     db_pid=$(cat "$dir/ovsdb-server.pid")
     pids="$pids $db_pid"
     vsctl --no-wait init || return 1
+}
+
+# start_switch NAME BINARY PORT-TYPE: starts ovsdb-server and switch
+# BINARY in a new directory $workdir/NAME (also its run directory, where
+# vhostuser ports put their sockets), in a new network namespace, with
+# bridge br0.
+start_switch () {
+    local name=$1 binary=$2 type=$3 other
+    start_ovsdb "$workdir/$name" || return 1
     # One PMD thread on $pmd_cpu, busy polling (no pmd-maxsleep).
     other="other_config:pmd-cpu-mask=$(printf '0x%x' $((1 << pmd_cpu)))"
     case $type in
@@ -617,18 +623,7 @@ run_one () {
 # datapath flows).
 run_callgrind () {
     local n=$cg_packets
-    dir=$workdir/callgrind
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    ovsdb-tool create "$dir/conf.db" "$SCHEMA" || return 1
-    ovsdb-server "$dir/conf.db" --detach --no-chdir \
-        --pidfile="$dir/ovsdb-server.pid" \
-        --unixctl="$dir/ovsdb-server.ctl" \
-        --log-file="$dir/ovsdb-server.log" \
-        --remote="punix:$dir/db.sock" || return 1
-    db_pid=$(cat "$dir/ovsdb-server.pid")
-    pids="$pids $db_pid"
-    vsctl --no-wait init || return 1
+    start_ovsdb "$workdir/callgrind" || return 1
     # Valgrind runs one thread at a time: a PMD thread that may sleep (up
     # to 1 ms) when it finds nothing, and fair scheduling, leave the control
     # thread time to answer the peers.
