@@ -42,6 +42,18 @@ net_hdr_len(uint64_t features)
             ? VHU_NET_HDR_LEN_MRG : VHU_NET_HDR_LEN);
 }
 
+/* Fills 'hdr' with the header of every frame we send: no offloads and
+ * 'num_buffers' 1 (only its first bytes go out without mergeable buffers
+ * and VERSION_1). */
+static void
+net_hdr_init(uint8_t hdr[VHU_NET_HDR_LEN_MRG])
+{
+    uint16_t one = 1;
+
+    memset(hdr, 0, VHU_NET_HDR_LEN_MRG);
+    memcpy(&hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
+}
+
 /* True if ring 'vring' of 'dev' is published and not broken. */
 static bool
 vring_ready(const struct vhu_device *dev, unsigned int vring)
@@ -358,12 +370,7 @@ struct rx_writer {
 static void
 rx_writer_init(struct rx_writer *w, uint32_t hlen, const struct vhu_frame *f)
 {
-    memset(w->hdr, 0, sizeof w->hdr);
-    if (hlen == VHU_NET_HDR_LEN_MRG) {
-        uint16_t one = 1;
-
-        memcpy(&w->hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
-    }
+    net_hdr_init(w->hdr);
     w->hlen = hlen;
     w->data = f->data;
     w->pos = 0;
@@ -578,7 +585,6 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
     uint8_t hdr[VHU_NET_HDR_LEN_MRG];
     struct stage st[VHU_STAGE];
-    uint16_t one = 1;
     struct vhu_burst b;
     bool stop = false;
     bool mergeable;
@@ -591,8 +597,7 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     }
     hlen = net_hdr_len(b.features);
     mergeable = (b.features & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)) != 0;
-    memset(hdr, 0, sizeof hdr);
-    memcpy(&hdr[VHU_NET_HDR_NUM_BUFFERS_OFS], &one, sizeof one);
+    net_hdr_init(hdr);
 
     /* Each round reads heads ahead for the frames left.  A frame that the
      * general path handles may take several heads, so the next round reads
