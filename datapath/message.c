@@ -58,6 +58,12 @@ static const struct handler handlers[VHU_REQ_MAX];
 /* Messages waiting in the queue beyond which the frontend is flooding. */
 #define VHU_MAX_QUEUED_MSGS 1024
 
+/* Bytes of unsent replies beyond which the frontend is not reading them.
+ * A caller that stops reading input while replies wait (as it should)
+ * never comes near: the replies to one 4 KB read of requests take less
+ * than 8 KB. */
+#define VHU_MAX_OUTPUT (64 * 1024)
+
 /* Returns the name of request 'request', for log lines. */
 static const char *
 request_name(uint32_t request)
@@ -97,13 +103,18 @@ vhu_msg_flush_input(struct vhu_device *dev)
     dev->n_queued = 0;
 }
 
-/* Appends 'n' bytes to the output buffer.  Returns false if out of
- * memory. */
+/* Appends 'n' bytes to the output buffer, moving what is still unsent to
+ * its start first.  Returns false if out of memory. */
 static bool
 output_append(struct vhu_device *dev, const void *data, size_t n)
 {
     if (!n) {
         return true;
+    }
+    if (dev->out_ofs) {
+        dev->out_len -= dev->out_ofs;
+        memmove(dev->out, dev->out + dev->out_ofs, dev->out_len);
+        dev->out_ofs = 0;
     }
     if (dev->out_len + n > dev->out_alloc) {
         size_t alloc = dev->out_alloc ? dev->out_alloc : 256;
@@ -135,8 +146,12 @@ send_reply(struct vhu_device *dev, uint32_t request, const void *payload,
         .size = size,
     };
 
-    if (!output_append(dev, &hdr, sizeof hdr)
-        || !output_append(dev, payload, size)) {
+    if (dev->out_len - dev->out_ofs + sizeof hdr + size > VHU_MAX_OUTPUT) {
+        VHU_ERR("%s: frontend leaves more than %d bytes of replies unread",
+                dev->name, VHU_MAX_OUTPUT);
+        vhu_device_break(dev);
+    } else if (!output_append(dev, &hdr, sizeof hdr)
+               || !output_append(dev, payload, size)) {
         VHU_ERR("%s: out of memory queuing a reply", dev->name);
         vhu_device_break(dev);
     }

@@ -130,7 +130,10 @@ int vhu_device_input(struct vhu_device *, const void *data, size_t n,
 
 /* Returns the bytes of replies waiting to be sent, storing their number in
  * '*n' (0 if none).  After sending some of them, the caller reports how
- * many with vhu_device_output_done(). */
+ * many with vhu_device_output_done().  The caller should not feed more
+ * input while replies wait (a frontend that does not read them must not
+ * make the switch read on): past 64 KB of unsent replies the device
+ * breaks. */
 const void *vhu_device_output(const struct vhu_device *, size_t *n);
 void vhu_device_output_done(struct vhu_device *, size_t n);
 

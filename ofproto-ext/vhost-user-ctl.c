@@ -405,6 +405,19 @@ vhost_conn_try_accept(struct vhost_user_conn *conn)
     }
 }
 
+/* Returns true if replies wait to be sent on 'conn'.  Until they are sent
+ * we read nothing more from it, as a backend that blocks on its writes
+ * would, so that a frontend that never reads its replies cannot make them
+ * pile up. */
+static bool
+vhost_conn_has_output(const struct vhost_user_conn *conn)
+{
+    size_t n;
+
+    vhu_device_output(conn->vdev, &n);
+    return n > 0;
+}
+
 /* Reads what the frontend sent, with any fds, and feeds it to the engine.
  * Returns 0, EOF when the frontend closed the connection, or a positive
  * errno value. */
@@ -439,6 +452,10 @@ vhost_conn_recv(struct vhost_user_conn *conn)
         }
         if (vhu_device_wants_grace(conn->vdev)) {
             /* The engine holds further input until the grace period. */
+            break;
+        }
+        if (vhost_conn_has_output(conn)) {
+            /* Back-pressure: read on once the replies are sent. */
             break;
         }
     }
@@ -494,11 +511,13 @@ vhost_conn_run(struct vhost_user_conn *conn)
     if (conn->fd >= 0) {
         int error = 0;
 
-        if (!conn->grace_pending) {
+        error = vhost_conn_send(conn);
+        if (!error && !conn->grace_pending
+            && !vhost_conn_has_output(conn)) {
             error = vhost_conn_recv(conn);
-        }
-        if (!error) {
-            error = vhost_conn_send(conn);
+            if (!error) {
+                error = vhost_conn_send(conn);
+            }
         }
         if (!error && vhu_device_is_broken(conn->vdev)) {
             error = EPROTO;
@@ -541,13 +560,10 @@ vhost_conn_wait(const struct vhost_user_conn *conn)
         poll_timer_wait_until(conn->rebump_at);
     }
     if (conn->fd >= 0) {
-        size_t n;
-        short int events = conn->grace_pending ? 0 : POLLIN;
+        short int events = (vhost_conn_has_output(conn) ? POLLOUT
+                            : conn->grace_pending ? 0
+                            : POLLIN);
 
-        vhu_device_output(conn->vdev, &n);
-        if (n) {
-            events |= POLLOUT;
-        }
         if (events) {
             poll_fd_wait(conn->fd, events);
         }

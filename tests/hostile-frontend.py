@@ -17,6 +17,7 @@
 
     hostile-frontend.py --socket PATH --log FILE --port NAME CASE...
     hostile-frontend.py --socket PATH churn N
+    hostile-frontend.py --socket PATH --pid PID flood SECONDS
     hostile-frontend.py --list
 
 It speaks vhost-user at byte level (Python's standard library only) and can
@@ -45,6 +46,12 @@ back-end has let go of the connection.
 "churn N" connects and disconnects N times (every other time after a full
 set-up with memory and rings, every fourth time in the middle of a
 message), for leak checks from outside.
+
+"flood SECONDS" sends GET_FEATURES requests as fast as the back-end takes
+them for SECONDS without reading a reply, prints the back-end's RSS (of
+process PID) before and at the end, then reads every reply and makes one
+more request: a back-end that reads on while its replies pile up grows,
+one that stops reading (back-pressure) does not.
 
 Prints one line per case, "PASS name" or "FAIL name: why", then "N passed,
 M failed"; exits 1 if any case failed.  The back-end's log file is read to
@@ -1048,6 +1055,77 @@ def churn(path, n):
     return 0
 
 
+def vm_rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    raise RuntimeError('no VmRSS for pid %d' % pid)
+
+
+def flood(path, seconds, pid):
+    """Sends GET_FEATURES for 'seconds' seconds without reading a reply,
+    as fast as the back-end takes them; prints the switch's RSS before
+    and at the end of the flood, then reads every reply and checks that
+    the connection still works."""
+    fe = Frontend(path)
+    try:
+        fe.call(GET_FEATURES)
+        rss_before = vm_rss_kb(pid)
+        request = struct.pack('<III', GET_FEATURES, VERSION, 0) * 256
+        sent = 0
+        fe.sock.setblocking(False)
+        deadline = time.monotonic() + seconds
+        pending = b''
+        while time.monotonic() < deadline:
+            if not pending:
+                pending = request
+            try:
+                n = fe.sock.send(pending)
+            except BlockingIOError:
+                select.select([], [fe.sock], [], 0.1)
+                continue
+            pending = pending[n:]
+            sent += n
+        rss_after = vm_rss_kb(pid)
+
+        # Finish the last request, so that the stream stays framed, while
+        # reading the replies (the back-end reads nothing more until we do).
+        pending = pending[:len(pending) % 12]
+        n_requests = (sent + len(pending)) // 12
+        reply = struct.pack('<III', GET_FEATURES, VERSION | FLAG_REPLY, 8)
+        received = b''
+        n_replies = 0
+        deadline = time.monotonic() + TIMEOUT
+        while n_replies < n_requests:
+            if time.monotonic() > deadline:
+                raise CaseFailed('%d of %d replies' % (n_replies, n_requests))
+            r, w, _ = select.select([fe.sock], [fe.sock] if pending else [],
+                                    [], 0.1)
+            if w:
+                pending = pending[fe.sock.send(pending):]
+            if r:
+                data = fe.sock.recv(65536)
+                if not data:
+                    raise CaseFailed('connection closed by the back-end')
+                received += data
+                while len(received) >= 20:
+                    if received[:12] != reply:
+                        raise CaseFailed('not a GET_FEATURES reply')
+                    received = received[20:]
+                    n_replies += 1
+                deadline = time.monotonic() + TIMEOUT
+        fe.sock.settimeout(TIMEOUT)
+        fe.call(GET_FEATURES)
+    finally:
+        fe.close()
+        fe.mem.close()
+    print('flood: %d requests, every one answered' % n_requests)
+    print('RSS in kB, before and at the end of the flood: %d %d'
+          % (rss_before, rss_after))
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(
         description='A hostile vhost-user frontend.',
@@ -1058,8 +1136,10 @@ def main():
     parser.add_argument('--port', default='', help='the port name that '
                         "prefixes the back-end's log lines")
     parser.add_argument('--list', action='store_true', help='list the cases')
+    parser.add_argument('--pid', type=int, help="the back-end's pid (flood)")
     parser.add_argument('cases', nargs='*', metavar='CASE',
-                        help='case names or patterns, or "churn N"')
+                        help='case names or patterns, "churn N" or '
+                        '"flood SECONDS"')
     args = parser.parse_args()
 
     if args.list:
@@ -1072,6 +1152,11 @@ def main():
         if len(args.cases) != 2 or not args.cases[1].isdigit():
             parser.error('usage: churn N')
         return churn(args.socket, int(args.cases[1]))
+    if args.cases[0] == 'flood':
+        if (len(args.cases) != 2 or not args.cases[1].isdigit()
+                or not args.pid):
+            parser.error('usage: --pid=PID flood SECONDS')
+        return flood(args.socket, int(args.cases[1]), args.pid)
     if not args.log or not args.port:
         parser.error('--log and --port are needed to run cases')
     return run_cases(args)

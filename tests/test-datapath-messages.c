@@ -18,6 +18,7 @@
 #include "test-datapath.h"
 
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -328,6 +329,66 @@ test_input_after_broken(void)
     fe_send(&fe, VHU_REQ_GET_FEATURES, 2, NULL, 0, NULL, 0);
     fe_expect_broken(&fe);
     CHECK(fe_send(&fe, VHU_REQ_SET_OWNER, 0, NULL, 0, &fd, 1), "accepted");
+    fe_destroy(&fe);
+}
+
+/* A frontend that never reads its replies: the device breaks before 64 KB
+ * of them wait (3276 replies of 20 bytes fit). */
+static void
+test_replies_unread(void)
+{
+    struct vhu_msg_header g = { VHU_REQ_GET_FEATURES, VHU_VERSION, 0 };
+    unsigned int i;
+    struct fe fe;
+    size_t n;
+
+    fresh(&fe);
+    for (i = 1; i <= 10000; i++) {
+        vhu_device_input(fe.dev, &g, sizeof g, NULL, 0);
+        if (vhu_device_is_broken(fe.dev)) {
+            break;
+        }
+        vhu_device_output(fe.dev, &n);
+        CHECK(n == 20 * i, "%zu bytes waiting after %u requests", n, i);
+    }
+    CHECK(i == 3277, "broke at request %u", i);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+/* Returns the bytes malloc() has handed out, mmap()ed blocks included. */
+static size_t
+heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* A frontend that reads its replies only in part, again and again (one
+ * byte fewer than it gets each time), keeps only what it left unread
+ * waiting: the buffer does not grow with what was sent. */
+static void
+test_replies_read_in_part(void)
+{
+    struct vhu_msg_header g = { VHU_REQ_GET_FEATURES, VHU_VERSION, 0 };
+    size_t heap_before;
+    struct fe fe;
+    size_t n;
+
+    fresh(&fe);
+    heap_before = heap_in_use();
+    for (unsigned int i = 0; i < 10000; i++) {
+        CHECK(!vhu_device_input(fe.dev, &g, sizeof g, NULL, 0), "input");
+        CHECK(!vhu_device_input(fe.dev, &g, sizeof g, NULL, 0), "input");
+        vhu_device_output(fe.dev, &n);
+        vhu_device_output_done(fe.dev, 2 * 20 - 1);
+    }
+    vhu_device_output(fe.dev, &n);
+    CHECK(n == 10000, "%zu bytes waiting", n);
+    CHECK(heap_in_use() - heap_before < 64 * 1024,
+          "the heap grew by %zu bytes", heap_in_use() - heap_before);
+    CHECK(!vhu_device_is_broken(fe.dev), "broken");
     fe_destroy(&fe);
 }
 
@@ -954,6 +1015,8 @@ const struct test message_tests[] = {
     { "input-after-broken", test_input_after_broken },
     { "byte-by-byte", test_byte_by_byte },
     { "two-messages-one-input", test_two_messages_one_input },
+    { "replies-unread", test_replies_unread },
+    { "replies-read-in-part", test_replies_read_in_part },
     { "vring-index-out-of-range", test_vring_index_out_of_range },
     { "vring-index-max", test_vring_index_max },
     { "vring-index-huge", test_vring_index_huge },
