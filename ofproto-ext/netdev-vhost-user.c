@@ -98,6 +98,7 @@ struct netdev_vhost_user {
     atomic_uint guest_n_qp;         /* Queue pairs the frontend set up. */
     atomic_uint32_t rx_enabled;     /* Bit N: the guest transmits on pair N. */
     atomic_uint32_t tx_enabled;     /* Bit N: the guest receives on pair N. */
+    atomic_bool admin_up;           /* NETDEV_UP ("ovs-ofctl mod-port"). */
 
     /* A RARP to send as if from the guest (SEND_RARP after a migration):
      * set by the control thread, taken by the PMD thread polling rxq 0. */
@@ -110,6 +111,10 @@ struct netdev_vhost_user {
 
     /* Sending to a port whose frontend is absent. */
     atomic_uint64_t tx_not_running_drops;
+
+    /* Frames dropped both ways while the port is administratively down. */
+    atomic_uint64_t rx_admin_down_drops;
+    atomic_uint64_t tx_admin_down_drops;
 
     struct ovs_spin tx_locks[VHU_MAX_QUEUE_PAIRS];
     struct vhost_qp_counters qp_counters[VHU_MAX_QUEUE_PAIRS];
@@ -317,10 +322,13 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->guest_n_qp, 0);
     atomic_init(&dev->rx_enabled, 0);
     atomic_init(&dev->tx_enabled, 0);
+    atomic_init(&dev->admin_up, true);
     atomic_init(&dev->rarp_pending, false);
     atomic_init(&dev->rx_policed_drops, 0);
     vhost_policer_init(&dev->policer);
     atomic_init(&dev->tx_not_running_drops, 0);
+    atomic_init(&dev->rx_admin_down_drops, 0);
+    atomic_init(&dev->tx_admin_down_drops, 0);
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
         struct vhost_qp_counters *c = &dev->qp_counters[i];
 
@@ -572,10 +580,12 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
 
     /* 'stats' comes filled with UINT64_MAX ("unsupported"). */
     stats->rx_packets = stats->rx_bytes = stats->rx_errors = 0;
-    stats->rx_dropped = counter_read(&dev->rx_policed_drops);
+    stats->rx_dropped = (counter_read(&dev->rx_policed_drops)
+                         + counter_read(&dev->rx_admin_down_drops));
     stats->tx_packets = stats->tx_bytes = stats->tx_errors = 0;
 
     stats->tx_dropped = (counter_read(&dev->tx_not_running_drops)
+                         + counter_read(&dev->tx_admin_down_drops)
                          + t.failure_drops + t.mtu_drops);
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
@@ -604,7 +614,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     unsigned int n_qp = MAX(1, netdev->n_rxq);
     size_t n = 0;
 
-    custom->counters = xcalloc(7 + 9 * n_qp, sizeof *custom->counters);
+    custom->counters = xcalloc(9 + 9 * n_qp, sizeof *custom->counters);
 #define ADD_COUNTER(VALUE, ...)                                         \
     do {                                                                \
         custom->counters[n].value = (VALUE);                            \
@@ -618,6 +628,10 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     ADD_COUNTER(counter_read(&dev->tx_not_running_drops),
                 "ovs_tx_not_running_drops");
     ADD_COUNTER(counter_read(&dev->rx_policed_drops), "ovs_rx_qos_drops");
+    ADD_COUNTER(counter_read(&dev->rx_admin_down_drops),
+                "ovs_rx_admin_down_drops");
+    ADD_COUNTER(counter_read(&dev->tx_admin_down_drops),
+                "ovs_tx_admin_down_drops");
     ovs_mutex_lock(&dev->mutex);
     ADD_COUNTER(dev->conn ? vhost_user_conn_n_connects(dev->conn) : 0,
                 "vhost_connects");
@@ -714,6 +728,7 @@ netdev_vhost_user_update_flags(struct netdev *netdev,
     *old_flagsp = dev->flags;
     dev->flags = (dev->flags & ~off) | on;
     changed = *old_flagsp != dev->flags;
+    atomic_store_relaxed(&dev->admin_up, (dev->flags & NETDEV_UP) != 0);
     ovs_mutex_unlock(&dev->mutex);
     if (changed) {
         netdev_change_seq_changed(netdev);
@@ -790,6 +805,18 @@ vhost_take_rarp(struct netdev_vhost_user *dev)
     return packet;
 }
 
+/* Returns false if the port is administratively down ("ovs-ofctl mod-port
+ * BRIDGE PORT down"): it then drops what it receives and what it is given
+ * to send, counting both. */
+static bool
+vhost_admin_up(struct netdev_vhost_user *dev)
+{
+    bool up;
+
+    atomic_read_relaxed(&dev->admin_up, &up);
+    return up;
+}
+
 static int
 netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
                            struct dp_packet_batch *batch,
@@ -818,6 +845,15 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
         batch->packets[i] = packets[i];
     }
     batch->count = n;
+
+    if (OVS_UNLIKELY(!vhost_admin_up(dev))) {
+        /* Taken from the guest (so that it does not stall on a full ring
+         * and sends nothing stale once the port is up again), then
+         * dropped. */
+        atomic_add_relaxed(&dev->rx_admin_down_drops, n, &(uint64_t) { 0 });
+        vhost_packet_release_batch(vhost_packet_cache_get(), batch);
+        return EAGAIN;
+    }
 
     if (vhost_policer_enabled(&dev->policer)) {
         int dropped = vhost_policer_run(&dev->policer, batch);
@@ -876,6 +912,12 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     int retries_max, retries = 0, sent = 0, n = 0, too_long = 0;
     struct dp_packet *packet;
     int qp;
+
+    if (OVS_UNLIKELY(!vhost_admin_up(dev))) {
+        atomic_add_relaxed(&dev->tx_admin_down_drops, cnt, &(uint64_t) { 0 });
+        dp_packet_delete_batch(batch, true);
+        return 0;
+    }
 
     qp = vhost_tx_queue_pair(dev, qid);
     if (qp < 0 || !vhu_tx_ready(dev->vdev, qp)) {
