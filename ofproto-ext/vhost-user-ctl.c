@@ -383,23 +383,41 @@ vhost_conn_try_connect(struct vhost_user_conn *conn)
     conn->backoff_ms = MIN(conn->backoff_ms * 2, RECONNECT_MAX_MS);
 }
 
+/* Returns true if the frontend connected on 'fd' has closed its end (what
+ * it sent before may still be unread). */
+static bool
+vhost_conn_peer_closed(int fd)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+    return (poll(&pfd, 1, 0) > 0
+            && pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/* Accepts a frontend's connection on the server socket of 'conn'.  While
+ * a frontend is connected, a second one is accepted only to be closed at
+ * once, with a log line, rather than left waiting in the backlog; but a
+ * frontend that reconnects before we noticed its old connection close
+ * takes its place. */
 static void
 vhost_conn_try_accept(struct vhost_user_conn *conn)
 {
-    int fd = accept(conn->listen_fd, NULL, NULL);
+    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
+    int fd = accept4(conn->listen_fd, NULL, NULL,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
 
     if (fd >= 0) {
-        int error = set_nonblocking(fd);
-
-        if (error) {
-            VLOG_WARN("%s: %s", conn->name, ovs_strerror(error));
-            close(fd);
-            return;
+        if (conn->fd >= 0 && vhost_conn_peer_closed(conn->fd)) {
+            vhost_conn_close(conn, "connection closed");
         }
-        vhost_conn_connected(conn, fd);
+        if (conn->fd >= 0) {
+            VLOG_WARN_RL(&rl, "%s: refusing a second frontend on %s: one "
+                         "is connected", conn->name, conn->path);
+            close(fd);
+        } else {
+            vhost_conn_connected(conn, fd);
+        }
     } else if (errno != EAGAIN && errno != EINTR) {
-        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
-
         VLOG_WARN_RL(&rl, "%s: accept on %s: %s", conn->name, conn->path,
                      ovs_strerror(errno));
     }
@@ -500,12 +518,8 @@ vhost_conn_run(struct vhost_user_conn *conn)
         }
     }
 
-    if (conn->fd < 0) {
-        if (!conn->client) {
-            vhost_conn_try_accept(conn);
-        } else if (time_msec() >= conn->next_connect) {
-            vhost_conn_try_connect(conn);
-        }
+    if (conn->client && conn->fd < 0 && time_msec() >= conn->next_connect) {
+        vhost_conn_try_connect(conn);
     }
 
     if (conn->fd >= 0) {
@@ -527,6 +541,12 @@ vhost_conn_run(struct vhost_user_conn *conn)
                              : error == EPROTO ? "protocol violation"
                              : ovs_strerror(error));
         }
+    }
+
+    /* After the connection above, so that a frontend that closed it and
+     * connected again is seen closing first. */
+    if (!conn->client) {
+        vhost_conn_try_accept(conn);
     }
 
     if (!conn->grace_pending && vhu_device_wants_grace(conn->vdev)) {
@@ -567,10 +587,11 @@ vhost_conn_wait(const struct vhost_user_conn *conn)
         if (events) {
             poll_fd_wait(conn->fd, events);
         }
-    } else if (!conn->client) {
-        poll_fd_wait(conn->listen_fd, POLLIN);
-    } else {
+    } else if (conn->client) {
         poll_timer_wait_until(conn->next_connect);
+    }
+    if (!conn->client) {
+        poll_fd_wait(conn->listen_fd, POLLIN);
     }
 }
 
