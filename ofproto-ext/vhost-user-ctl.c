@@ -27,6 +27,8 @@
 
 #include "coverage.h"
 #include "fatal-signal.h"
+#include "hash.h"
+#include "openvswitch/hmap.h"
 #include "netdev-provider.h"
 #include "netdev-vhost-user.h"
 #include "openvswitch/list.h"
@@ -98,6 +100,21 @@ struct vhost_user_conn {
     atomic_uint64_t n_connects;
 };
 
+/* Log lines that a frontend can cause are rate-limited per port, so that
+ * a noisy port cannot hide another port's lines: one limit for errors and
+ * warnings, one for informational lines (so that a flood of connections
+ * does not hide the port's own errors either). */
+struct port_log_limits {
+    struct hmap_node node;           /* In 'port_log_limits'. */
+    char *port;
+    struct vlog_rate_limit errors;   /* ERR and WARN. */
+    struct vlog_rate_limit info;     /* INFO. */
+};
+
+static struct ovs_mutex port_log_mutex = OVS_MUTEX_INITIALIZER;
+static struct hmap port_log_limits OVS_GUARDED_BY(port_log_mutex)
+    = HMAP_INITIALIZER(&port_log_limits);
+
 static struct ovs_mutex conns_mutex = OVS_MUTEX_INITIALIZER;
 static struct ovs_list conns OVS_GUARDED_BY(conns_mutex)
     = OVS_LIST_INITIALIZER(&conns);
@@ -123,13 +140,63 @@ vhost_ctl_start(void)
     }
 }
 
-/* Sends the engine's log lines to this module's log, rate-limited: a
- * frontend can make the engine log as often as it likes. */
+/* Returns true if a line at 'level' about port 'port' (its first 'len'
+ * bytes) is to be dropped: not enabled, or over the port's rate limit.
+ * Debug lines are not rate-limited.  The limits of a port name stay for
+ * the life of the process. */
+static bool
+port_log_should_drop(const char *port, size_t len, enum vlog_level level)
+{
+    uint32_t hash = hash_bytes(port, len, 0);
+    struct port_log_limits *limits;
+    bool drop;
+
+    if (level == VLL_DBG) {
+        return !vlog_is_enabled(&this_module, level);
+    }
+
+    ovs_mutex_lock(&port_log_mutex);
+    HMAP_FOR_EACH_WITH_HASH (limits, node, hash, &port_log_limits) {
+        if (!strncmp(limits->port, port, len) && !limits->port[len]) {
+            break;
+        }
+    }
+    if (!limits) {
+        limits = xmalloc(sizeof *limits);
+        limits->port = xmemdup0(port, len);
+        limits->errors = limits->info
+            = (struct vlog_rate_limit) VLOG_RATE_LIMIT_INIT(60, 120);
+        hmap_insert(&port_log_limits, &limits->node, hash);
+    }
+    drop = vlog_should_drop(&this_module, level,
+                            level == VLL_INFO ? &limits->info
+                                              : &limits->errors);
+    ovs_mutex_unlock(&port_log_mutex);
+    return drop;
+}
+
+/* Logs a line about the port of 'conn' at 'level', rate-limited per
+ * port. */
+static void OVS_PRINTF_FORMAT(3, 4)
+vhost_conn_log(const struct vhost_user_conn *conn, enum vlog_level level,
+               const char *format, ...)
+{
+    if (!port_log_should_drop(conn->name, strlen(conn->name), level)) {
+        va_list args;
+
+        va_start(args, format);
+        vlog_valist(&this_module, level, format, args);
+        va_end(args);
+    }
+}
+
+/* Sends the engine's log lines to this module's log, rate-limited per port
+ * (the engine starts each line with the device's name, the port's). */
 static void
 vhost_engine_log(enum vhu_log_level level, const char *format, va_list args)
 {
-    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(60, 120);
     enum vlog_level vll;
+    char *line;
 
     switch (level) {
     case VHU_LOG_ERR:
@@ -146,9 +213,14 @@ vhost_engine_log(enum vhu_log_level level, const char *format, va_list args)
         vll = VLL_DBG;
         break;
     }
-    if (vll > VLL_WARN || !vlog_should_drop(&this_module, vll, &rl)) {
-        vlog_valist(&this_module, vll, format, args);
+    if (!vlog_is_enabled(&this_module, vll)) {
+        return;
     }
+    line = xvasprintf(format, args);
+    if (!port_log_should_drop(line, strcspn(line, ":"), vll)) {
+        vlog(&this_module, vll, "%s", line);
+    }
+    free(line);
 }
 
 static void
@@ -339,8 +411,8 @@ vhost_conn_connected(struct vhost_user_conn *conn, int fd)
     conn->last_connect_error = 0;
     atomic_store(&conn->connected, true);
     atomic_add_relaxed(&conn->n_connects, 1, &(uint64_t) { 0 });
-    VLOG_INFO("%s: vhost-user frontend connected on %s",
-              conn->name, conn->path);
+    vhost_conn_log(conn, VLL_INFO, "%s: vhost-user frontend connected on %s",
+                   conn->name, conn->path);
     netdev_vhost_user_state_changed(conn->netdev);
 }
 
@@ -350,8 +422,8 @@ static void
 vhost_conn_close(struct vhost_user_conn *conn, const char *reason)
 {
     COVERAGE_INC(vhost_user_disconnect);
-    VLOG_INFO("%s: vhost-user frontend disconnected (%s)", conn->name,
-              reason);
+    vhost_conn_log(conn, VLL_INFO, "%s: vhost-user frontend disconnected (%s)",
+                   conn->name, reason);
     close(conn->fd);
     conn->fd = -1;
     vhu_reader_reset(&conn->reader);
@@ -375,8 +447,10 @@ vhost_conn_try_connect(struct vhost_user_conn *conn)
         return;
     }
     if (-fd != conn->last_connect_error) {
-        VLOG_INFO("%s: connecting to vhost-user server %s: %s (will retry)",
-                  conn->name, conn->path, ovs_strerror(-fd));
+        vhost_conn_log(conn, VLL_INFO,
+                       "%s: connecting to vhost-user server %s: %s "
+                       "(will retry)", conn->name, conn->path,
+                       ovs_strerror(-fd));
         conn->last_connect_error = -fd;
     }
     conn->next_connect = time_msec() + conn->backoff_ms;
@@ -402,7 +476,6 @@ vhost_conn_peer_closed(int fd)
 static void
 vhost_conn_try_accept(struct vhost_user_conn *conn)
 {
-    static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 5);
     int fd = accept4(conn->listen_fd, NULL, NULL,
                      SOCK_CLOEXEC | SOCK_NONBLOCK);
 
@@ -411,15 +484,15 @@ vhost_conn_try_accept(struct vhost_user_conn *conn)
             vhost_conn_close(conn, "connection closed");
         }
         if (conn->fd >= 0) {
-            VLOG_WARN_RL(&rl, "%s: refusing a second frontend on %s: one "
-                         "is connected", conn->name, conn->path);
+            vhost_conn_log(conn, VLL_WARN, "%s: refusing a second frontend "
+                           "on %s: one is connected", conn->name, conn->path);
             close(fd);
         } else {
             vhost_conn_connected(conn, fd);
         }
     } else if (errno != EAGAIN && errno != EINTR) {
-        VLOG_WARN_RL(&rl, "%s: accept on %s: %s", conn->name, conn->path,
-                     ovs_strerror(errno));
+        vhost_conn_log(conn, VLL_WARN, "%s: accept on %s: %s", conn->name,
+                       conn->path, ovs_strerror(errno));
     }
 }
 
@@ -456,8 +529,9 @@ vhost_conn_recv(struct vhost_user_conn *conn)
                 return 0;
             }
             if (n == -EPROTO) {
-                VLOG_WARN("%s: frontend sent more than %d fds at once",
-                          conn->name, VHU_MSG_MAX_FDS);
+                vhost_conn_log(conn, VLL_WARN,
+                               "%s: frontend sent more than %d fds at once",
+                               conn->name, VHU_MSG_MAX_FDS);
             }
             return -n;
         } else if (!n) {

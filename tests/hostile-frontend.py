@@ -18,6 +18,7 @@
     hostile-frontend.py --socket PATH --log FILE --port NAME CASE...
     hostile-frontend.py --socket PATH churn N
     hostile-frontend.py --socket PATH --pid PID flood SECONDS
+    hostile-frontend.py --socket PATH noise SECONDS
     hostile-frontend.py --list
 
 It speaks vhost-user at byte level (Python's standard library only) and can
@@ -52,6 +53,9 @@ them for SECONDS without reading a reply, prints the back-end's RSS (of
 process PID) before and at the end, then reads every reply and makes one
 more request: a back-end that reads on while its replies pile up grows,
 one that stops reading (back-pressure) does not.
+
+"noise SECONDS" sends requests that the back-end refuses with a warning
+each, for SECONDS, to check that its log lines are rate-limited per port.
 
 Prints one line per case, "PASS name" or "FAIL name: why", then "N passed,
 M failed"; exits 1 if any case failed.  The back-end's log file is read to
@@ -1055,6 +1059,25 @@ def churn(path, n):
     return 0
 
 
+def noise(path, seconds):
+    """For 'seconds' seconds, sends requests of an unknown type (99), each
+    of which the back-end refuses with a warning, on one connection;
+    prints how many."""
+    fe = Frontend(path)
+    n = 0
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            fe.send_raw(struct.pack('<III', 99, VERSION, 0) * 100)
+            fe.call(GET_FEATURES)
+            n += 100
+    finally:
+        fe.close()
+        fe.mem.close()
+    print('noise: %d requests' % n)
+    return 0
+
+
 def vm_rss_kb(pid):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
@@ -1138,8 +1161,8 @@ def main():
     parser.add_argument('--list', action='store_true', help='list the cases')
     parser.add_argument('--pid', type=int, help="the back-end's pid (flood)")
     parser.add_argument('cases', nargs='*', metavar='CASE',
-                        help='case names or patterns, "churn N" or '
-                        '"flood SECONDS"')
+                        help='case names or patterns, "churn N", '
+                        '"noise SECONDS" or "flood SECONDS"')
     args = parser.parse_args()
 
     if args.list:
@@ -1152,6 +1175,10 @@ def main():
         if len(args.cases) != 2 or not args.cases[1].isdigit():
             parser.error('usage: churn N')
         return churn(args.socket, int(args.cases[1]))
+    if args.cases[0] == 'noise':
+        if len(args.cases) != 2 or not args.cases[1].isdigit():
+            parser.error('usage: noise SECONDS')
+        return noise(args.socket, int(args.cases[1]))
     if args.cases[0] == 'flood':
         if (len(args.cases) != 2 or not args.cases[1].isdigit()
                 or not args.pid):
