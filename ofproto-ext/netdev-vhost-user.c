@@ -101,9 +101,11 @@ struct netdev_vhost_user {
     atomic_bool admin_up;           /* NETDEV_UP ("ovs-ofctl mod-port"). */
 
     /* A RARP to send as if from the guest (SEND_RARP after a migration):
-     * set by the control thread, taken by the PMD thread polling rxq 0. */
-    atomic_bool rarp_pending;
-    struct eth_addr rarp_mac;       /* Written before 'rarp_pending'. */
+     * RARP_PENDING | the MAC (eth_addr_to_uint64()), or 0 if none; set by
+     * the control thread, taken in one exchange by the PMD thread polling
+     * rxq 0, so that a request is never lost between reading and clearing
+     * it and the MAC read is never half old, half new. */
+    atomic_uint64_t rarp;
 
     struct vhost_policer policer;   /* ingress_policing_rate/burst. */
     bool announced_carrier;         /* Control thread only. */
@@ -119,6 +121,9 @@ struct netdev_vhost_user {
     struct ovs_spin tx_locks[VHU_MAX_QUEUE_PAIRS];
     struct vhost_qp_counters qp_counters[VHU_MAX_QUEUE_PAIRS];
 };
+
+/* In 'rarp' of struct netdev_vhost_user: a RARP is pending. */
+#define RARP_PENDING (UINT64_C(1) << 48)
 
 struct netdev_rxq_vhost_user {
     struct netdev_rxq up;
@@ -262,11 +267,13 @@ netdev_vhost_user_state_changed(struct netdev *netdev)
     atomic_store_relaxed(&dev->tx_enabled,
                          vhost_enabled_pairs(dev->vdev, 0));
     if (vhu_device_take_rarp(dev->vdev, mac)) {
-        memcpy(dev->rarp_mac.ea, mac, sizeof dev->rarp_mac.ea);
-        atomic_store_explicit(&dev->rarp_pending, true,
-                              memory_order_release);
+        struct eth_addr ea;
+
+        memcpy(ea.ea, mac, sizeof ea.ea);
+        atomic_store_relaxed(&dev->rarp,
+                             RARP_PENDING | eth_addr_to_uint64(ea));
         VLOG_INFO("%s: frontend asked to announce "ETH_ADDR_FMT,
-                  netdev_get_name(netdev), ETH_ADDR_ARGS(dev->rarp_mac));
+                  netdev_get_name(netdev), ETH_ADDR_ARGS(ea));
     }
 
     /* The number of rxqs follows the queue pairs of the last frontend
@@ -323,7 +330,7 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->rx_enabled, 0);
     atomic_init(&dev->tx_enabled, 0);
     atomic_init(&dev->admin_up, true);
-    atomic_init(&dev->rarp_pending, false);
+    atomic_init(&dev->rarp, 0);
     atomic_init(&dev->rx_policed_drops, 0);
     vhost_policer_init(&dev->policer);
     atomic_init(&dev->tx_not_running_drops, 0);
@@ -793,15 +800,20 @@ static struct dp_packet *
 vhost_take_rarp(struct netdev_vhost_user *dev)
 {
     struct dp_packet *packet;
-    bool pending;
+    struct eth_addr ea;
+    uint64_t rarp;
 
-    atomic_read_explicit(&dev->rarp_pending, &pending, memory_order_acquire);
-    if (OVS_LIKELY(!pending)) {
+    atomic_read_relaxed(&dev->rarp, &rarp);
+    if (OVS_LIKELY(!rarp)) {
         return NULL;
     }
-    atomic_store_relaxed(&dev->rarp_pending, false);
+    rarp = atomic_exchange_explicit(&dev->rarp, 0, memory_order_relaxed);
+    if (!rarp) {
+        return NULL;
+    }
+    eth_addr_from_uint64(rarp & ~RARP_PENDING, &ea);
     packet = dp_packet_new(ETH_HEADER_LEN + ARP_ETH_HEADER_LEN);
-    compose_rarp(packet, dev->rarp_mac);
+    compose_rarp(packet, ea);
     return packet;
 }
 
@@ -971,6 +983,10 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
         counter_add(&c->tx_mtu_drops, too_long);
     }
     ovs_spin_unlock(&dev->tx_locks[qp]);
+    if (OVS_UNLIKELY(sent < n || too_long)) {
+        /* The ring's own count, for vhost-user/show. */
+        vhu_count_tx_drops(dev->vdev, qp, n - sent + too_long);
+    }
 
     /* Our own packets go back to this thread's cache for the next receive
      * (a packet that crossed from one vhost-user port to another, the
