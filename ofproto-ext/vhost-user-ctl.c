@@ -104,7 +104,7 @@ struct vhost_user_conn {
  * a noisy port cannot hide another port's lines: one limit for errors and
  * warnings, one for informational lines (so that a flood of connections
  * does not hide the port's own errors either). */
-struct port_log_limits {
+struct port_limits {
     struct hmap_node node;           /* In 'port_log_limits'. */
     char *port;
     struct vlog_rate_limit errors;   /* ERR and WARN. */
@@ -148,7 +148,7 @@ static bool
 port_log_should_drop(const char *port, size_t len, enum vlog_level level)
 {
     uint32_t hash = hash_bytes(port, len, 0);
-    struct port_log_limits *limits;
+    struct port_limits *limits;
     bool drop;
 
     if (level == VLL_DBG) {
