@@ -7,6 +7,7 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/device.c \
 	datapath/device-private.h \
 	datapath/dirty-log.c \
+	datapath/guest-fault.c \
 	datapath/log.c \
 	datapath/log.h \
 	datapath/memory.c \

@@ -25,6 +25,7 @@
  *   virtqueue.c   split virtqueues: ring life cycle and ring access.
  *   virtio-net.c  the net data path: dequeue and enqueue.
  *   dirty-log.c   dirty page logging for live migration.
+ *   guest-fault.c frontend memory that disappears (SIGBUS).
  *
  * Concurrency: one control thread changes everything here.  Data-path
  * threads read a ring only while its 'live' flag is set (acquire), and the
@@ -87,6 +88,7 @@ struct vhu_mapping {
     int refcnt;
     void *addr;
     size_t len;
+    int fault_slot;             /* In guest-fault.c, or -1. */
 };
 
 struct vhu_region {
@@ -109,6 +111,7 @@ struct vhu_log_map {
     uint64_t size;              /* Bytes in 'bitmap'. */
     void *addr;                 /* What to munmap(). */
     size_t len;
+    int fault_slot;             /* In guest-fault.c, or -1. */
 };
 
 /* Per-ring counters: written only by the ring's data-path thread, read by
@@ -162,6 +165,8 @@ struct vhu_vring {
     struct vhu_vring_addr addr;
     bool started;               /* SET_VRING_KICK, not stopped since. */
     bool enable;                /* SET_VRING_ENABLE(1). */
+    const struct vhu_mem *unmapped_mem; /* Table the ring was not in (only
+                                         * compared, to log it once). */
     int kick_fd;
     int err_fd;
 };
@@ -208,6 +213,7 @@ struct vhu_device {
 
     _Atomic uint64_t change_seq;
     bool broken;
+    uint64_t faults_seen;       /* vhu_fault_count() when last checked. */
     bool grace_wanted;
 
     _Atomic(struct vhu_mem *) mem;      /* NULL if no table. */
@@ -280,6 +286,11 @@ void *vhu_mmap_guest(size_t len, int fd, off_t offset);
 int vhu_log_set_base(struct vhu_device *, const struct vhu_log *, int fd);
 void vhu_log_mark(const struct vhu_log_map *, uint64_t gpa, uint64_t len);
 void vhu_log_free(struct vhu_log_map *);
+
+/* guest-fault.c. */
+int vhu_fault_register(const char *name, void *addr, size_t len);
+void vhu_fault_unregister(int slot);
+bool vhu_fault_happened(int slot);
 
 /* Shorthands. */
 static inline struct vhu_mem *

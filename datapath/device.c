@@ -18,6 +18,7 @@
 #include "device-private.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -258,6 +259,44 @@ bool
 vhu_device_is_broken(const struct vhu_device *dev)
 {
     return dev->broken;
+}
+
+bool
+vhu_device_check_faults(struct vhu_device *dev)
+{
+    uint64_t n = vhu_fault_count();
+    const struct vhu_log_map *log;
+    const struct vhu_mem *mem;
+
+    if (n == dev->faults_seen) {
+        return false;
+    }
+    dev->faults_seen = n;
+    if (dev->broken) {
+        return false;
+    }
+
+    mem = vhu_device_mem(dev);
+    for (unsigned int i = 0; mem && i < mem->n; i++) {
+        const struct vhu_region *r = &mem->regions[i];
+
+        if (vhu_fault_happened(r->mapping->fault_slot)) {
+            VHU_ERR("%s: guest memory region %u (guest 0x%"PRIx64", size "
+                    "0x%"PRIx64") became inaccessible (SIGBUS): the "
+                    "frontend shrank or removed the memory it shared",
+                    dev->name, i, r->gpa, r->size);
+            vhu_device_break(dev);
+            return true;
+        }
+    }
+    log = atomic_load_explicit(&dev->log, memory_order_acquire);
+    if (log && vhu_fault_happened(log->fault_slot)) {
+        VHU_ERR("%s: dirty log became inaccessible (SIGBUS): the frontend "
+                "shrank or removed the memory it shared", dev->name);
+        vhu_device_break(dev);
+        return true;
+    }
+    return false;
 }
 
 bool

@@ -44,6 +44,7 @@ void
 vhu_log_free(struct vhu_log_map *log)
 {
     if (log) {
+        vhu_fault_unregister(log->fault_slot);
         munmap(log->addr, log->len);
         free(log);
     }
@@ -101,6 +102,7 @@ vhu_log_set_base(struct vhu_device *dev, const struct vhu_log *l, int fd)
     }
     log->addr = addr;
     log->len = map_len;
+    log->fault_slot = vhu_fault_register(dev->name, addr, map_len);
     log->bitmap = (uint8_t *) addr + adj;
     log->size = l->mmap_size;
 

@@ -18,6 +18,7 @@
 #include "device-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static void
 mapping_unref(struct vhu_mapping *m)
 {
     if (m && --m->refcnt == 0) {
+        vhu_fault_unregister(m->fault_slot);
         munmap(m->addr, m->len);
         free(m);
     }
@@ -134,6 +136,7 @@ vhu_mem_add_region(struct vhu_device *dev, struct vhu_mem *mem,
     uint64_t align, aligned_ofs, adj, map_len;
     struct stat st;
     void *addr;
+    int seals;
 
     if (mem->n >= VHU_MAX_MEM_REGIONS) {
         VHU_ERR("%s: too many memory regions (max %d)", dev->name,
@@ -210,6 +213,7 @@ vhu_mem_add_region(struct vhu_device *dev, struct vhu_mem *mem,
     m->refcnt = 1;
     m->addr = addr;
     m->len = map_len;
+    m->fault_slot = vhu_fault_register(dev->name, addr, map_len);
 
     reg = &mem->regions[mem->n++];
     reg->gpa = r->guest_phys_addr;
@@ -218,9 +222,13 @@ vhu_mem_add_region(struct vhu_device *dev, struct vhu_mem *mem,
     reg->host = (uint8_t *) addr + adj;
     reg->mapping = m;
 
+    /* A memfd sealed against shrinking cannot raise SIGBUS by truncation
+     * (guest-fault.c recovers if it does). */
+    seals = fcntl(fd, F_GET_SEALS);
     VHU_INFO("%s: memory region %u: guest 0x%"PRIx64", user 0x%"PRIx64
-             ", size 0x%"PRIx64", mmap offset 0x%"PRIx64, dev->name,
-             mem->n - 1, reg->gpa, reg->uva, reg->size, r->mmap_offset);
+             ", size 0x%"PRIx64", mmap offset 0x%"PRIx64"%s", dev->name,
+             mem->n - 1, reg->gpa, reg->uva, reg->size, r->mmap_offset,
+             seals >= 0 && seals & F_SEAL_SHRINK ? ", sealed" : "");
     return 0;
 }
 

@@ -52,7 +52,17 @@
  * (vhu_device_is_broken()): the caller should then close the connection and
  * call vhu_device_disconnect().  A violation inside a virtqueue (bad
  * descriptor, bad index) stops that queue and counts an error; other queues
- * and devices go on. */
+ * and devices go on.
+ *
+ * Guest memory that disappears
+ * ============================
+ *
+ * A frontend may shrink the file behind memory it shared: the next access
+ * raises SIGBUS.  The caller's SIGBUS handler passes the faulting address
+ * to vhu_fault_recover(), which makes the access complete (on zeroes) if
+ * the address is in frontend memory; the control thread, woken through
+ * vhu_fault_fd(), calls vhu_device_check_faults() on its devices, which
+ * breaks the one whose memory it was. */
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -146,6 +156,22 @@ void vhu_device_disconnect(struct vhu_device *);
 
 /* True if the frontend violated the protocol; see "Hostile input" above. */
 bool vhu_device_is_broken(const struct vhu_device *);
+
+/* Guest memory faults; see "Guest memory that disappears" above.
+ *
+ * vhu_fault_recover() is async-signal-safe: call it from a SIGBUS handler
+ * with the faulting address (siginfo's si_addr).  If it returns false, the
+ * fault is not in frontend memory and is the caller's to handle.
+ *
+ * vhu_fault_fd() becomes readable when a fault was recovered (-1 if it
+ * could not be created; then poll vhu_fault_count()); vhu_fault_clear()
+ * makes it unreadable again.  vhu_device_check_faults() logs and breaks the
+ * device if its memory faulted, and returns true if it did just now. */
+bool vhu_fault_recover(const void *addr);
+int vhu_fault_fd(void);
+void vhu_fault_clear(void);
+uint64_t vhu_fault_count(void);
+bool vhu_device_check_faults(struct vhu_device *);
 
 /* Grace periods; see "Threads and ownership" above. */
 bool vhu_device_wants_grace(const struct vhu_device *);

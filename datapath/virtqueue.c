@@ -71,10 +71,19 @@ vhu_vring_unpublish(struct vhu_device *dev, struct vhu_vring *vr)
     }
 }
 
+/* What vring_translate() found. */
+enum vring_translation {
+    VRING_MAPPED,               /* Translated and valid. */
+    VRING_UNMAPPED,             /* Not (yet) in mapped memory. */
+    VRING_INVALID,              /* Mapped, but unusable. */
+};
+
 /* Translates the ring addresses of 'vr' through the current memory table
- * into its data-path fields.  Returns false, after logging why, if a ring
- * is not entirely inside one mapped region. */
-static bool
+ * into its data-path fields.  A ring that is not entirely inside one
+ * mapped region waits for memory that maps it (a frontend may remove a
+ * region and add it back, as DPDK's back-end allows): that is logged once
+ * per ring and table, and is not a violation. */
+static enum vring_translation
 vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
 {
     const struct vhu_mem *mem = vhu_device_mem(dev);
@@ -86,12 +95,19 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
     vr->avail = vhu_mem_uva_range(mem, a->avail, VHU_AVAIL_BYTES(size));
     vr->used = vhu_mem_uva_range(mem, a->used, VHU_USED_BYTES(size));
     if (!vr->desc || !vr->avail || !vr->used) {
-        VHU_ERR("%s: vring %u: %s ring at 0x%"PRIx64" (size %"PRIu32") is "
-                "not inside mapped memory", dev->name, idx,
-                !vr->desc ? "descriptor" : !vr->avail ? "available" : "used",
-                !vr->desc ? a->desc : !vr->avail ? a->avail : a->used, size);
-        return false;
+        if (vr->unmapped_mem != mem) {
+            vr->unmapped_mem = mem;
+            VHU_INFO("%s: vring %u: %s ring at 0x%"PRIx64" (size %"PRIu32
+                     ") is not inside mapped memory: the ring waits for "
+                     "memory that maps it", dev->name, idx,
+                     !vr->desc ? "descriptor"
+                     : !vr->avail ? "available" : "used",
+                     !vr->desc ? a->desc : !vr->avail ? a->avail : a->used,
+                     size);
+        }
+        return VRING_UNMAPPED;
     }
+    vr->unmapped_mem = NULL;
     /* The frontend's addresses were checked for alignment, but a region
      * whose mmap offset and user address differ modulo 16 puts the rings
      * at misaligned addresses in our mapping. */
@@ -100,7 +116,7 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
         VHU_ERR("%s: vring %u: rings misaligned in our mapping of guest "
                 "memory (region offset and address disagree)", dev->name,
                 idx);
-        return false;
+        return VRING_INVALID;
     }
     vr->size = size;
     vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;
@@ -119,13 +135,14 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
                  used_idx, vr->last_used_idx);
         vr->last_avail_idx = vr->last_used_idx = used_idx;
     }
-    return true;
+    return VRING_MAPPED;
 }
 
 /* Publishes 'vr' to the data path if it should be live, or unpublishes it
  * if it should not.  Publishing waits while a grace period is pending (the
- * data path may still be in a burst on the ring's old state); a ring whose
- * addresses do not translate breaks the device. */
+ * data path may still be in a burst on the ring's old state) and while the
+ * ring is not in mapped memory; a ring in memory we cannot use breaks the
+ * device. */
 void
 vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
 {
@@ -135,8 +152,12 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
     if (live && !should) {
         vhu_vring_unpublish(dev, vr);
     } else if (!live && should && !dev->grace_wanted) {
-        if (!vring_translate(dev, vr)) {
-            vhu_device_break(dev);
+        enum vring_translation t = vring_translate(dev, vr);
+
+        if (t != VRING_MAPPED) {
+            if (t == VRING_INVALID) {
+                vhu_device_break(dev);
+            }
             return;
         }
         if (!dev->opts.want_kicks) {

@@ -48,6 +48,7 @@
 #include "vhost-user-packet.h"
 #include "vhost-user-policer.h"
 #include "vhost-user-show.h"
+#include "vhost-user-signals.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_vhost_user);
 
@@ -1147,4 +1148,6 @@ netdev_vhost_user_register(void)
     }
     unixctl_command_register("vhost-user/show", "[PORT]", 0, 1,
                              vhost_user_show_cmd, NULL);
+    /* Before any port maps guest memory, and for crashes anywhere. */
+    vhost_user_signals_init();
 }

@@ -607,12 +607,16 @@ vhost_conn_run(struct vhost_user_conn *conn)
                 error = vhost_conn_send(conn);
             }
         }
+        if (!error && vhu_device_check_faults(conn->vdev)) {
+            error = EFAULT;
+        }
         if (!error && vhu_device_is_broken(conn->vdev)) {
             error = EPROTO;
         }
         if (error) {
             vhost_conn_close(conn, error == EOF ? "connection closed"
                              : error == EPROTO ? "protocol violation"
+                             : error == EFAULT ? "guest memory fault"
                              : ovs_strerror(error));
         }
     }
@@ -675,6 +679,10 @@ vhost_ctl_main(void *arg OVS_UNUSED)
     for (;;) {
         uint64_t seq = seq_read(ctl_seq);
         struct vhost_user_conn *conn;
+        int fault_fd = vhu_fault_fd();
+
+        /* A frontend's memory faulted: vhost_conn_run() finds which. */
+        vhu_fault_clear();
 
         ovs_mutex_lock(&conns_mutex);
         LIST_FOR_EACH (conn, node, &conns) {
@@ -684,6 +692,9 @@ vhost_ctl_main(void *arg OVS_UNUSED)
         ovs_mutex_unlock(&conns_mutex);
 
         seq_wait(ctl_seq, seq);
+        if (fault_fd >= 0) {
+            poll_fd_wait(fault_fd, POLLIN);
+        }
         /* Now and then, even when nothing happens, so that a carrier
          * change never stays unannounced for long. */
         poll_timer_wait(CARRIER_CHECK_MS);

@@ -20,6 +20,7 @@ FUZZ_CPPFLAGS = -I$(top_builddir) -I$(srcdir)/datapath -I$(srcdir)/tests/fuzz
 FUZZ_ENGINE_SRC = \
 	datapath/device.c \
 	datapath/dirty-log.c \
+	datapath/guest-fault.c \
 	datapath/log.c \
 	datapath/memory.c \
 	datapath/message.c \

@@ -62,6 +62,7 @@ M failed"; exits 1 if any case failed.  The back-end's log file is read to
 find the expected lines (only what it wrote since the case began)."""
 
 import argparse
+import fcntl
 import fnmatch
 import mmap
 import os
@@ -93,6 +94,7 @@ F_PROTOCOL_FEATURES = 1 << 30
 F_VERSION_1 = 1 << 32
 PF_MQ = 1 << 0
 PF_REPLY_ACK = 1 << 3
+PF_CONFIGURE_MEM_SLOTS = 1 << 15
 VRING_NOFD = 1 << 8
 
 DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
@@ -166,7 +168,9 @@ class Memory:
     margins around them."""
 
     def __init__(self):
-        self.fd = os.memfd_create('hostile-guest', os.MFD_CLOEXEC)
+        self.fd = os.memfd_create('hostile-guest',
+                                  os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+        self.shrunk = False
         os.ftruncate(self.fd, FILE_SIZE)
         self.mm = mmap.mmap(self.fd, FILE_SIZE, mmap.MAP_SHARED)
         reps = FILE_SIZE // len(PATTERN)
@@ -193,9 +197,17 @@ class Memory:
         ofs = self._ofs(gpa, n)
         return bytes(self.mm[ofs:ofs + n])
 
+    def truncate(self):
+        """Shrinks the file to nothing under the back-end's mappings (our
+        own must not be touched after that)."""
+        os.ftruncate(self.fd, 0)
+        self.shrunk = True
+
     def damaged_margin(self):
         """Returns the file offset of the first margin byte that changed, or
-        None."""
+        None (also when the file was shrunk: nothing is left)."""
+        if self.shrunk:
+            return None
         for lo, hi in ((0, A_OFS), (A_OFS + A_SIZE, B_OFS),
                        (B_OFS + B_SIZE, FILE_SIZE)):
             for ofs in range(lo, hi):
@@ -603,13 +615,28 @@ def _(fe):
                 [fe.mem.fd])
 
 
-@case('mem-table-shrinks-under-rings', 'break',
+@case('mem-table-shrinks-under-rings', 'queue',
       r'vring 0: descriptor ring at 0x7f0000000000 \(size 256\) is not '
-      r'inside mapped memory')
+      r'inside mapped memory: the ring waits')
 def _(fe):
+    # The rings wait for memory that maps them (as DPDK's do).
     fe.setup()
     fe.send(SET_MEM_TABLE, mem_table([region(0x100000, 0x1000, B_UVA,
                                              B_OFS)]), [fe.mem.fd])
+
+
+@case('mem-region-removed-and-back', 'ok',
+      r'vring 1: descriptor ring at 0x7f0000004000 \(size 256\) is not '
+      r'inside mapped memory: the ring waits')
+def _(fe):
+    # The region of the live rings removed, then added back: the rings
+    # wait in between and then carry frames again.
+    fe.setup(protocol=PF_REPLY_ACK | PF_MQ | PF_CONFIGURE_MEM_SLOTS)
+    fe.echo_check()
+    a = fe.mem.regions()[0]
+    fe.must(REM_MEM_REG, u64(0) + a)
+    fe.must(ADD_MEM_REG, u64(0) + a, [fe.mem.fd])
+    fe.echo_check()
 
 
 # Vring index >= the number of vrings, in every vring message.
@@ -674,11 +701,12 @@ bad_ring_addr('ring-addr-wraps', r'vring 0: rings not inside mapped memory',
               0xfffffffffffff000, A_UVA + 0x1000, A_UVA + 0x2000)
 
 
-@case('ring-addr-before-table', 'break',
+@case('ring-addr-before-table', 'queue',
       r'vring 0: available ring at 0x7f0000100000 \(size 256\) is not '
-      r'inside mapped memory')
+      r'inside mapped memory: the ring waits')
 def _(fe):
-    # No memory table yet: the addresses cannot be checked until the kick.
+    # No memory table yet: the addresses cannot be checked until the kick;
+    # then the ring waits for memory that maps it (as DPDK's does).
     fe.negotiate()
     fe.must(SET_VRING_NUM, state(0, RING_SIZE))
     fe.must(SET_VRING_ADDR, vring_addr(0, A_UVA, A_UVA + 0x100000,
@@ -943,6 +971,36 @@ def _(fe):
     time.sleep(0.3)
     if fe.used_idx(0) != 0:
         raise CaseFailed('something was written into a 4-byte buffer')
+
+
+# Guest memory that shrinks under the back-end.
+
+@case('shrink-truncated', 'break',
+      r'guest memory region 0 \(guest 0x0, size 0x1ffd0\) became '
+      r'inaccessible \(SIGBUS\): the frontend shrank or removed the memory')
+def _(fe):
+    # Frames in flight both ways, then the file behind the rings and the
+    # buffers is gone: the back-end's next access faults.
+    fe.setup()
+    fe.echo_check()
+    fe.post_rx(8)
+    for _ in range(8):
+        fe.send_frame()
+    fe.mem.truncate()
+
+
+@case('shrink-sealed', 'ok', r'memory region 0: guest 0x0, .*, sealed$')
+def _(fe):
+    # A memfd sealed against shrinking: the back-end says so, and the file
+    # indeed cannot shrink.
+    fcntl.fcntl(fe.mem.fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK)
+    fe.setup()
+    try:
+        os.ftruncate(fe.mem.fd, 0)
+        raise CaseFailed('a sealed memfd shrank')
+    except PermissionError:
+        pass
+    fe.echo_check()
 
 
 # Running the cases.

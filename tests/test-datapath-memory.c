@@ -18,8 +18,11 @@
 #include "test-datapath.h"
 
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* Tests of the memory table: SET_MEM_TABLE, ADD_MEM_REG, REM_MEM_REG and
@@ -437,6 +440,164 @@ test_rem_mem_reg_unknown(void)
     fe_destroy(&fe);
 }
 
+/* A ring's region removed while a second region stays, then added back (as
+ * QEMU may do when it rearranges guest memory): the ring waits, not
+ * translatable, without breaking the device, and resumes when the region
+ * is back. */
+static void
+test_ring_memory_gone(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+        .two_regions = true,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    round_trip(&fe, BUF_BASE, BUF_BASE + 0x1000, 100);
+    CHECK(mem_reg(&fe, VHU_REQ_REM_MEM_REG, 0, GUEST_SIZE / 2, 0, 0) == 0,
+          "rem");
+    fe_grace(&fe);
+    CHECK(!vhu_device_is_broken(fe.dev), "device broken without its rings' "
+          "memory");
+    CHECK(!vhu_rx_ready(fe.dev, 0) && !vhu_tx_ready(fe.dev, 0),
+          "rings ready without their memory");
+    CHECK(mem_reg(&fe, VHU_REQ_ADD_MEM_REG, 0, GUEST_SIZE / 2, 0, 1) == 0,
+          "add");
+    fe_grace(&fe);
+    CHECK(vhu_rx_ready(fe.dev, 0) && vhu_tx_ready(fe.dev, 0),
+          "rings not back with their memory");
+    round_trip(&fe, BUF_BASE + 0x2000, BUF_BASE + 0x3000, 200);
+    fe_destroy(&fe);
+}
+
+/* What the switch's SIGBUS handler does. */
+static void
+recover_sigbus(int sig, siginfo_t *info, void *context)
+{
+    (void) context;
+    if (!vhu_fault_recover(info->si_addr)) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
+static void
+install_sigbus_handler(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = recover_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    CHECK(!sigaction(SIGBUS, &sa, NULL), "sigaction");
+}
+
+static bool
+fault_fd_readable(void)
+{
+    struct pollfd pfd = { .fd = vhu_fault_fd(), .events = POLLIN };
+
+    return pfd.fd >= 0 && poll(&pfd, 1, 0) == 1;
+}
+
+/* The frontend truncates its memory file under live rings: the data path's
+ * next access faults, completes on zeroes instead of killing the process,
+ * and the device breaks once checked; a new connection works. */
+static void
+test_truncated(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+    };
+    uint8_t frame[64] = { 1 };
+    struct vhu_vring_info info;
+    struct test_pkt *pkt;
+    uint64_t faults;
+    struct fe fe;
+
+    install_sigbus_handler();
+    fe_setup(&fe, &opts);
+    round_trip(&fe, BUF_BASE, BUF_BASE + 0x1000, 100);
+    fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
+    vhu_fault_clear();
+    CHECK(!fault_fd_readable(), "fault fd readable before a fault");
+    faults = vhu_fault_count();
+    CHECK(!vhu_device_check_faults(fe.dev), "fault before truncation");
+
+    /* The harness's own mapping must not be touched from here on. */
+    CHECK(!ftruncate(fe.memfd, 0), "ftruncate");
+    CHECK(fe_dequeue(&fe, 0, &pkt, 1) == 0, "dequeued from a truncated "
+          "file");
+    CHECK(vhu_fault_count() == faults + 1, "%"PRIu64" faults instead of 1",
+          vhu_fault_count() - faults);
+    CHECK(fault_fd_readable(), "fault fd not readable");
+    vhu_fault_clear();
+    CHECK(!fault_fd_readable(), "fault fd still readable");
+    /* The control side reads ring indexes too: no second fault. */
+    vhu_device_vring_info(fe.dev, 1, &info);
+    CHECK(vhu_fault_count() == faults + 1, "faulted again");
+
+    CHECK(!vhu_device_is_broken(fe.dev), "broken before the check");
+    CHECK(vhu_device_check_faults(fe.dev), "check found no fault");
+    CHECK(vhu_device_is_broken(fe.dev), "not broken after a fault");
+    CHECK(!vhu_device_check_faults(fe.dev), "fault reported twice");
+
+    /* The frontend reconnects with memory of the right size. */
+    vhu_device_disconnect(fe.dev);
+    fe_grace(&fe);
+    CHECK(!vhu_device_is_broken(fe.dev), "still broken after disconnect");
+    CHECK(!ftruncate(fe.memfd, GUEST_SIZE), "ftruncate");
+    fe_setup_vring(&fe, 0, 256);
+    fe_send_mem_table(&fe);
+    fe_grace(&fe);
+    CHECK(!vhu_device_is_broken(fe.dev), "new table refused");
+    fe_destroy(&fe);
+}
+
+/* The dirty log's file truncated while logging: the data path's next log
+ * write faults and the device breaks. */
+static void
+test_truncated_log(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE | VHU_BIT(VHU_F_LOG_ALL),
+        .protocol_features = PF_BASE | VHU_BIT(VHU_PROTOCOL_F_LOG_SHMFD),
+        .n_qp = 1,
+    };
+    struct vhu_log log = { .mmap_size = 4096, .mmap_offset = 0 };
+    uint8_t frame[64] = { 2 };
+    struct vhu_frame f = { frame, sizeof frame };
+    uint8_t payload[64];
+    uint32_t req, size;
+    uint64_t faults;
+    struct fe fe;
+    int log_fd, fd;
+
+    install_sigbus_handler();
+    fe_setup(&fe, &opts);
+    log_fd = memfd_create("log", MFD_CLOEXEC);
+    CHECK(log_fd >= 0 && !ftruncate(log_fd, 4096), "log memfd");
+    fd = dup(log_fd);
+    fe_send(&fe, VHU_REQ_SET_LOG_BASE, 0, &log, sizeof log, &fd, 1);
+    fe_grace(&fe);
+    CHECK(fe_recv(&fe, &req, payload, &size)
+          && req == VHU_REQ_SET_LOG_BASE, "no reply to SET_LOG_BASE");
+    CHECK(!vhu_device_is_broken(fe.dev), "SET_LOG_BASE refused");
+
+    faults = vhu_fault_count();
+    CHECK(!ftruncate(log_fd, 0), "ftruncate");
+    fe_post_rx(&fe, 0, BUF_BASE, 2048);
+    CHECK(vhu_enqueue_burst(fe.dev, 0, &f, 1) == 1, "enqueue");
+    CHECK(vhu_fault_count() == faults + 1, "%"PRIu64" faults instead of 1",
+          vhu_fault_count() - faults);
+    CHECK(vhu_device_check_faults(fe.dev) && vhu_device_is_broken(fe.dev),
+          "not broken");
+    close(log_fd);
+    fe_destroy(&fe);
+}
+
 const struct test memory_tests[] = {
     { "mem-table-overlap", test_overlap },
     { "mem-table-overlap-uva", test_overlap_uva },
@@ -458,5 +619,8 @@ const struct test memory_tests[] = {
     { "mem-reg-add-no-fd", test_add_mem_reg_no_fd },
     { "mem-reg-add-too-many", test_add_mem_reg_too_many },
     { "mem-reg-remove-unknown", test_rem_mem_reg_unknown },
+    { "mem-ring-memory-gone", test_ring_memory_gone },
+    { "mem-truncated", test_truncated },
+    { "mem-truncated-log", test_truncated_log },
     { NULL, NULL },
 };

@@ -548,6 +548,8 @@ main(int argc, char *argv[])
     const struct test *test;
 
     vhu_set_log_hook(log_to_stderr);
+    /* The fault fd lives as long as the process, as in the switch. */
+    vhu_fault_fd();
     if (argc != 2) {
         fprintf(stderr, "usage: %s NAME | --list | --all\n", argv[0]);
         return 2;
