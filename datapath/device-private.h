@@ -114,6 +114,17 @@ struct vhu_log_map {
     int fault_slot;             /* In guest-fault.c, or -1. */
 };
 
+/* Dirty-log bits a burst has yet to set: one entry per bitmap byte.  The
+ * bits are set together when the burst ends (or the cache fills), after a
+ * release fence, so that the frontend never sees a page's bit before the
+ * data written into the page, and each byte is ORed once per burst. */
+#define VHU_LOG_CACHE_SIZE 16
+struct vhu_log_cache {
+    unsigned int n;
+    uint64_t byte[VHU_LOG_CACHE_SIZE];
+    uint8_t bits[VHU_LOG_CACHE_SIZE];
+};
+
 /* Per-ring counters: written only by the ring's data-path thread, read by
  * anyone (relaxed atomics, single writer). */
 struct vhu_vring_counters {
@@ -285,6 +296,9 @@ void *vhu_mmap_guest(size_t len, int fd, off_t offset);
 /* dirty-log.c. */
 int vhu_log_set_base(struct vhu_device *, const struct vhu_log *, int fd);
 void vhu_log_mark(const struct vhu_log_map *, uint64_t gpa, uint64_t len);
+void vhu_log_cache_mark(struct vhu_log_cache *, const struct vhu_log_map *,
+                        uint64_t gpa, uint64_t len);
+void vhu_log_cache_flush(struct vhu_log_cache *, const struct vhu_log_map *);
 void vhu_log_free(struct vhu_log_map *);
 
 /* guest-fault.c. */

@@ -32,9 +32,12 @@
  * With VHU_F_LOG_ALL negotiated, the frontend shares a bitmap (SET_LOG_BASE)
  * with one bit per VHU_LOG_PAGE_SIZE page of guest physical memory.  Every
  * byte the data path writes into guest memory sets its page's bit after the
- * write, with an atomic OR (QEMU clears bits concurrently).  The data path
- * loads the log pointer once per burst and passes NULL down when not
- * logging, so logging costs nothing when off. */
+ * write, with an atomic OR (QEMU clears bits concurrently): a burst gathers
+ * the bits in a cache (struct vhu_log_cache) and sets them when it ends,
+ * after a release fence.  The data path loads the log pointer once per
+ * burst and passes NULL down when not logging, so logging costs nothing
+ * when off.  SET_FEATURES that turns LOG_ALL on is acknowledged only after
+ * a grace period, when no burst that began without logging is left. */
 
 /* Largest log we map: enough for 2^47 bytes of guest memory. */
 #define VHU_LOG_MAX_SIZE (UINT64_C(1) << 32)
@@ -112,10 +115,31 @@ vhu_log_set_base(struct vhu_device *dev, const struct vhu_log *l, int fd)
     return 0;
 }
 
-/* Marks the pages of guest physical range [gpa, gpa + len) dirty in 'log'.
- * Pages beyond the end of the log are ignored (the frontend sized it). */
+/* Sets the bits of 'cache' in 'log' and empties the cache.  The release
+ * fence orders every write the bits stand for before them: the frontend
+ * (QEMU reads and clears the bitmap with atomic exchanges while we run)
+ * must not see a bit, copy the page, clear the bit, and only then see our
+ * data. */
 void
-vhu_log_mark(const struct vhu_log_map *log, uint64_t gpa, uint64_t len)
+vhu_log_cache_flush(struct vhu_log_cache *cache,
+                    const struct vhu_log_map *log)
+{
+    atomic_thread_fence(memory_order_release);
+    for (unsigned int i = 0; i < cache->n; i++) {
+        _Atomic uint8_t *byte = (_Atomic uint8_t *) &log->bitmap[
+            cache->byte[i]];
+
+        atomic_fetch_or_explicit(byte, cache->bits[i], memory_order_relaxed);
+    }
+    cache->n = 0;
+}
+
+/* Adds the pages of guest physical range [gpa, gpa + len) to 'cache', for
+ * 'log'.  Pages beyond the end of the log are ignored (the frontend sized
+ * it). */
+void
+vhu_log_cache_mark(struct vhu_log_cache *cache,
+                   const struct vhu_log_map *log, uint64_t gpa, uint64_t len)
 {
     uint64_t page, last;
 
@@ -125,9 +149,35 @@ vhu_log_mark(const struct vhu_log_map *log, uint64_t gpa, uint64_t len)
     page = gpa / VHU_LOG_PAGE_SIZE;
     last = (gpa + len - 1) / VHU_LOG_PAGE_SIZE;
     for (; page <= last && page / 8 < log->size; page++) {
-        _Atomic uint8_t *byte = (_Atomic uint8_t *) &log->bitmap[page / 8];
+        uint64_t byte = page / 8;
+        uint8_t bit = 1u << (page % 8);
+        unsigned int i;
 
-        atomic_fetch_or_explicit(byte, (uint8_t) (1u << (page % 8)),
-                                 memory_order_relaxed);
+        for (i = 0; i < cache->n; i++) {
+            if (cache->byte[i] == byte) {
+                break;
+            }
+        }
+        if (i == cache->n) {
+            if (cache->n == VHU_LOG_CACHE_SIZE) {
+                vhu_log_cache_flush(cache, log);
+                i = 0;
+            }
+            cache->byte[i] = byte;
+            cache->bits[i] = 0;
+            cache->n++;
+        }
+        cache->bits[i] |= bit;
     }
+}
+
+/* Marks the pages of guest physical range [gpa, gpa + len) dirty in 'log'
+ * at once (the control thread's writes). */
+void
+vhu_log_mark(const struct vhu_log_map *log, uint64_t gpa, uint64_t len)
+{
+    struct vhu_log_cache cache = { .n = 0 };
+
+    vhu_log_cache_mark(&cache, log, gpa, len);
+    vhu_log_cache_flush(&cache, log);
 }

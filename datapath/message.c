@@ -197,6 +197,8 @@ vhu_msg_send_deferred(struct vhu_device *dev)
         send_reply(dev, request, &state, sizeof state);
     } else if (request == VHU_REQ_SET_LOG_BASE) {
         send_reply(dev, request, NULL, 0);
+    } else if (request == VHU_REQ_SET_FEATURES) {
+        send_u64_reply(dev, request, 0);
     }
 }
 
@@ -220,6 +222,27 @@ check_msg(struct vhu_device *dev, const struct vhu_msg *msg, size_t size,
         return false;
     }
     return true;
+}
+
+/* True if the data path may be in a burst on a ring of 'dev'. */
+static bool
+any_ring_live(const struct vhu_device *dev)
+{
+    for (size_t i = 0; i < VHU_MAX_VRINGS; i++) {
+        if (atomic_load_explicit(&((struct vhu_device *) dev)->vrings[i].live,
+                                 memory_order_relaxed)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True if the frontend asked for a REPLY_ACK to 'msg'. */
+static bool
+wants_ack(const struct vhu_device *dev, const struct vhu_msg *msg)
+{
+    return ((msg->hdr.flags & VHU_FLAG_NEED_REPLY)
+            && (dev->protocol_features & VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK)));
 }
 
 /* Returns vring 'index' of 'dev', or NULL after logging if the index is
@@ -286,7 +309,7 @@ handle_get_features(struct vhu_device *dev, struct vhu_msg *msg)
 static enum handler_result
 handle_set_features(struct vhu_device *dev, struct vhu_msg *msg)
 {
-    uint64_t features;
+    uint64_t features, old;
 
     if (!check_msg(dev, msg, sizeof msg->payload.u64, 0)) {
         return MSG_BREAK;
@@ -297,11 +320,23 @@ handle_set_features(struct vhu_device *dev, struct vhu_msg *msg)
                 dev->name, features & ~dev->offered_features);
         return MSG_BREAK;
     }
-    if (features != vhu_device_features_relaxed(dev)) {
+    old = vhu_device_features_relaxed(dev);
+    if (features != old) {
         VHU_INFO("%s: features 0x%"PRIx64, dev->name, features);
         atomic_store_explicit(&dev->features, features,
                               memory_order_relaxed);
         vhu_device_changed(dev);
+    }
+    if (features & ~old & VHU_BIT(VHU_F_LOG_ALL) && any_ring_live(dev)) {
+        /* Logging starts (migration): bursts that began without it may
+         * still write unlogged.  The frontend counts on logging once we
+         * acknowledge, or answer its next request (QEMU's barrier without
+         * REPLY_ACK): both wait for a grace period. */
+        vhu_device_want_grace(dev);
+        if (wants_ack(dev, msg)) {
+            dev->deferred_request = VHU_REQ_SET_FEATURES;
+            return MSG_DEFER;
+        }
     }
     return MSG_OK;
 }
@@ -868,9 +903,7 @@ static bool
 dispatch(struct vhu_device *dev, struct vhu_msg *msg)
 {
     uint32_t request = msg->hdr.request;
-    bool ack = ((msg->hdr.flags & VHU_FLAG_NEED_REPLY)
-                && (dev->protocol_features
-                    & VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK)));
+    bool ack = wants_ack(dev, msg);
     const struct handler *h = request < VHU_REQ_MAX ? &handlers[request]
                                                     : NULL;
     enum handler_result result;

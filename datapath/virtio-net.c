@@ -410,7 +410,7 @@ rx_fill(struct vhu_burst *b, struct rx_writer *w, uint64_t gpa, uint32_t len)
             memcpy(host, w->data + (w->pos - w->hlen), n);
         }
         if (b->log) {
-            vhu_log_mark(b->log, gpa, n);
+            vhu_log_cache_mark(&b->log_cache, b->log, gpa, n);
         }
         w->pos += n;
         gpa += n;
@@ -436,9 +436,9 @@ rx_patch_num_buffers(struct vhu_burst *b, struct rx_writer *w,
         memcpy(w->hdr_segs[0].host + VHU_NET_HDR_NUM_BUFFERS_OFS, bytes,
                sizeof bytes);
         if (b->log) {
-            vhu_log_mark(b->log,
-                         w->hdr_segs[0].gpa + VHU_NET_HDR_NUM_BUFFERS_OFS,
-                         sizeof bytes);
+            vhu_log_cache_mark(&b->log_cache, b->log,
+                               w->hdr_segs[0].gpa
+                               + VHU_NET_HDR_NUM_BUFFERS_OFS, sizeof bytes);
         }
         return;
     }
@@ -448,7 +448,8 @@ rx_patch_num_buffers(struct vhu_burst *b, struct rx_writer *w,
                 w->hdr_segs[i].host[j]
                     = bytes[pos - VHU_NET_HDR_NUM_BUFFERS_OFS];
                 if (b->log) {
-                    vhu_log_mark(b->log, w->hdr_segs[i].gpa + j, 1);
+                    vhu_log_cache_mark(&b->log_cache, b->log,
+                                       w->hdr_segs[i].gpa + j, 1);
                 }
             }
         }
@@ -634,7 +635,7 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
 
             memcpy(st[k].buf + hlen, f->data, f->len);
             if (b.log) {
-                vhu_log_mark(b.log, st[k].gpa, total);
+                vhu_log_cache_mark(&b.log_cache, b.log, st[k].gpa, total);
             }
             used[k] = (struct vhu_used_elem) { st[k].head, total };
             n_bytes += f->len;

@@ -245,6 +245,7 @@ vhu_burst_begin(struct vhu_burst *b, struct vhu_device *dev,
     b->mem = vhu_device_mem(dev);
     b->features = vhu_device_features_relaxed(dev);
     b->log = NULL;
+    b->log_cache.n = 0;
     if (b->features & VHU_BIT(VHU_F_LOG_ALL)) {
         b->log = atomic_load_explicit(&dev->log, memory_order_acquire);
     }
@@ -304,6 +305,11 @@ vhu_burst_end(struct vhu_burst *b)
         }
         vr->last_avail_idx += b->done;
         vr->last_used_idx += b->done;
+        if (b->log) {
+            /* The guest's buffers and used elements are logged before the
+             * used index tells that they are there, as DPDK does. */
+            vhu_log_cache_flush(&b->log_cache, b->log);
+        }
         atomic_thread_fence(memory_order_release);
         vhu_write_u16(&vr->used->idx, vr->last_used_idx);
         vhu_log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
@@ -316,6 +322,9 @@ vhu_burst_end(struct vhu_burst *b)
             vhu_write_u16(avail_event, vr->last_avail_idx);
             vhu_log_used(b, VHU_USED_BYTES(vr->size) - 2, sizeof(uint16_t));
         }
+    }
+    if (b->log) {
+        vhu_log_cache_flush(&b->log_cache, b->log);
     }
     if (b->done) {
         int fd;

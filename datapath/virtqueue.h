@@ -42,6 +42,7 @@ struct vhu_burst {
     unsigned int vring;
     const struct vhu_mem *mem;
     const struct vhu_log_map *log;  /* NULL unless logging. */
+    struct vhu_log_cache log_cache; /* Bits to set in 'log' at the end. */
     uint64_t features;
     uint16_t n_avail;           /* Heads available at the start. */
     uint16_t done;              /* Heads consumed and used so far. */
@@ -104,10 +105,10 @@ vhu_read_desc(const struct vhu_desc *src, struct vhu_desc *dst)
 
 /* Marks bytes [ofs, ofs + len) of the used ring dirty, if logging it. */
 static inline void
-vhu_log_used(const struct vhu_burst *b, uint64_t ofs, uint64_t len)
+vhu_log_used(struct vhu_burst *b, uint64_t ofs, uint64_t len)
 {
     if (b->log && b->vr->log_used) {
-        vhu_log_mark(b->log, b->vr->log_addr + ofs, len);
+        vhu_log_cache_mark(&b->log_cache, b->log, b->vr->log_addr + ofs, len);
     }
 }
 

@@ -84,6 +84,7 @@ SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE = 8, 9, 10
 GET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 11, 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES = 15, 16
 GET_QUEUE_NUM, SET_VRING_ENABLE = 17, 18
+SET_LOG_BASE = 6
 RESET_DEVICE = 34
 ADD_MEM_REG, REM_MEM_REG = 37, 38
 
@@ -94,7 +95,10 @@ F_PROTOCOL_FEATURES = 1 << 30
 F_VERSION_1 = 1 << 32
 PF_MQ = 1 << 0
 PF_REPLY_ACK = 1 << 3
+PF_LOG_SHMFD = 1 << 1
 PF_CONFIGURE_MEM_SLOTS = 1 << 15
+F_LOG_ALL = 1 << 26
+VRING_F_LOG = 1
 VRING_NOFD = 1 << 8
 
 DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
@@ -329,12 +333,17 @@ class Frontend:
         self.must(SET_MEM_TABLE, mem_table(self.mem.regions()),
                   [self.mem.fd, self.mem.fd])
 
-    def setup_vring(self, v, size=RING_SIZE):
+    def setup_vring(self, v, size=RING_SIZE, log=False):
+        """Sets vring v up; with 'log', its used ring is logged (the
+        address flag LOG and the used ring's guest address), as QEMU asks
+        for every ring."""
         desc, avail, used = ring_gpa(v)
         self.must(SET_VRING_NUM, state(v, size))
         self.must(SET_VRING_BASE, state(v, 0))
         self.must(SET_VRING_ADDR, vring_addr(v, A_UVA + desc, A_UVA + avail,
-                                             A_UVA + used))
+                                             A_UVA + used,
+                                             flags=VRING_F_LOG if log else 0,
+                                             log=used if log else 0))
         kick, call = eventfd(), eventfd()
         self.fds += [kick, call]
         self.must(SET_VRING_KICK, u64(v), [kick])
@@ -971,6 +980,58 @@ def _(fe):
     time.sleep(0.3)
     if fe.used_idx(0) != 0:
         raise CaseFailed('something was written into a 4-byte buffer')
+
+
+# Dirty page logging (live migration).
+
+@case('log-dirty-pages', 'ok')
+def _(fe):
+    # As QEMU starts a migration: the rings log their used ring, a log is
+    # shared (SET_LOG_BASE), LOG_ALL is set and acknowledged; then frames
+    # go back and forth, the rings are stopped (GET_VRING_BASE: the
+    # back-end's bursts are over) and every page the back-end wrote since
+    # (receive buffers, used rings) must be marked in the log.
+    fe.negotiate(protocol=PF_REPLY_ACK | PF_MQ | PF_LOG_SHMFD)
+    if not fe.protocol & PF_LOG_SHMFD:
+        raise CaseFailed('LOG_SHMFD not offered')
+    fe.set_mem_table()
+    fe.setup_vring(0, log=True)
+    fe.setup_vring(1, log=True)
+    fe.echo_check()
+
+    log_size = PAGE             # One bit per page: 128 MiB of guest memory.
+    log_fd = os.memfd_create('hostile-log', os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(log_fd, log_size)
+        log = mmap.mmap(log_fd, log_size, mmap.MAP_SHARED)
+        fe.send(SET_LOG_BASE, u64(log_size) + u64(0), [log_fd])
+        fe.recv_reply(SET_LOG_BASE)
+        fe.must(SET_FEATURES, u64(fe.features | F_LOG_ALL))
+        log[:] = bytes(log_size)
+
+        written = {ring_gpa(0)[2] // PAGE, ring_gpa(1)[2] // PAGE}
+        for _ in range(24):
+            fe.post_rx(1)
+            before = fe.used_idx(0)
+            frame = fe.send_frame()
+            if fe.receive(before) != frame:
+                raise CaseFailed('frame came back damaged')
+            head, length = fe.used_elem(0, before)
+            addr = struct.unpack('<Q', fe.mem.read(ring_gpa(0)[0]
+                                                   + 16 * head, 8))[0]
+            written |= set(range(addr // PAGE,
+                                 (addr + length - 1) // PAGE + 1))
+        for v in (0, 1):
+            fe.send(GET_VRING_BASE, state(v, 0))
+            fe.recv_reply(GET_VRING_BASE)
+        missing = [p for p in sorted(written)
+                   if not log[p // 8] >> (p % 8) & 1]
+        log.close()
+    finally:
+        os.close(log_fd)
+    if missing:
+        raise CaseFailed('pages written but not logged: %s'
+                         % ', '.join('0x%x' % (p * PAGE) for p in missing))
 
 
 # Guest memory that shrinks under the back-end.

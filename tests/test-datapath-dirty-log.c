@@ -312,6 +312,77 @@ test_log_no_fd(void)
     expect_bad_log(LOG_BYTES, 0, 0);
 }
 
+/* One burst that dirties more bitmap bytes than the burst's cache holds:
+ * every page is still logged. */
+static void
+test_log_many_bytes(void)
+{
+    enum { N = 28 };            /* Buffers 32 KB apart: a byte each. */
+    struct vhu_frame f[N];
+    uint8_t frame[60];
+    long pages[N + 2];
+    struct log l;
+    struct fe fe;
+
+    setup(&fe, &l, F_LOG);
+    fill_pattern(frame, sizeof frame, 3);
+    for (int i = 0; i < N; i++) {
+        fe_post_rx(&fe, 0, 0x20000 + i * 0x8000, 2048);
+        f[i] = (struct vhu_frame) { frame, sizeof frame };
+        pages[i] = PAGE(0x20000 + i * 0x8000);
+    }
+    pages[N] = PAGE(fe.vrings[0].used_gpa);
+    pages[N + 1] = -1;
+    CHECK(vhu_enqueue_burst(fe.dev, 0, f, N) == N, "enqueue");
+    expect_dirty(&l, pages);
+    fe_destroy(&fe);
+    log_destroy(&l);
+}
+
+/* SET_FEATURES that turns LOG_ALL on while rings are live: the frontend's
+ * acknowledgement (REPLY_ACK), or the reply to its next request, waits for
+ * the grace period, after which no burst that began unlogged is left. */
+static void
+test_log_all_after_grace(void)
+{
+    struct fe_opts opts = {
+        .features = F_LOG & ~VHU_BIT(VHU_F_LOG_ALL),
+        .protocol_features = PF_LOG, .n_qp = 1,
+    };
+    uint64_t features = F_LOG, ack;
+    uint8_t payload[64];
+    uint32_t req, size;
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    CHECK(vhu_tx_ready(fe.dev, 0), "ring not live");
+    CHECK(!fe_send(&fe, VHU_REQ_SET_FEATURES, VHU_VERSION
+                   | VHU_FLAG_NEED_REPLY, &features, sizeof features, NULL,
+                   0), "SET_FEATURES");
+    CHECK(!fe_recv(&fe, &req, payload, &size), "acknowledged at once");
+    CHECK(vhu_device_wants_grace(fe.dev), "no grace period");
+    vhu_device_grace_done(fe.dev);
+    CHECK(fe_recv(&fe, &req, payload, &size), "no acknowledgement");
+    memcpy(&ack, payload, sizeof ack);
+    CHECK(req == VHU_REQ_SET_FEATURES && size == 8 && ack == 0,
+          "reply %"PRIu32" size %"PRIu32, req, size);
+
+    /* Off, and on again without REPLY_ACK: QEMU then sends GET_FEATURES as
+     * a barrier, answered after the grace period. */
+    features = F_LOG & ~VHU_BIT(VHU_F_LOG_ALL);
+    CHECK(!fe_send_u64(&fe, VHU_REQ_SET_FEATURES, features), "off");
+    fe_grace(&fe);
+    features = F_LOG;
+    CHECK(!fe_send_u64(&fe, VHU_REQ_SET_FEATURES, features), "on");
+    CHECK(!fe_send(&fe, VHU_REQ_GET_FEATURES, 0, NULL, 0, NULL, 0), "get");
+    CHECK(!fe_recv(&fe, &req, payload, &size), "GET_FEATURES answered "
+          "before the grace period");
+    vhu_device_grace_done(fe.dev);
+    CHECK(fe_recv(&fe, &req, payload, &size) && req == VHU_REQ_GET_FEATURES,
+          "no reply to GET_FEATURES");
+    fe_destroy(&fe);
+}
+
 const struct test dirty_log_tests[] = {
     { "log-rx-pages", test_log_rx },
     { "log-tx-used-ring", test_log_tx },
@@ -323,5 +394,7 @@ const struct test dirty_log_tests[] = {
     { "log-base-zero-size", test_log_zero_size },
     { "log-base-offset-wrap", test_log_offset_wrap },
     { "log-base-no-fd", test_log_no_fd },
+    { "log-many-bytes", test_log_many_bytes },
+    { "log-all-after-grace", test_log_all_after_grace },
     { NULL, NULL },
 };
