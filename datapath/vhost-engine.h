@@ -251,12 +251,18 @@ bool vhu_tx_ready(const struct vhu_device *, unsigned int qp);  /* Guest RX. */
  * for a later burst). */
 typedef void *vhu_alloc_fn(void *aux, uint32_t len, void **data);
 
+/* Frees a packet from vhu_alloc_fn that the engine could not fill (the
+ * guest changed its chain while the frame was being copied). */
+typedef void vhu_free_fn(void *aux, void *pkt);
+
 /* Dequeues up to 'max' frames that the guest transmitted on queue pair 'qp'
  * (without the virtio-net header), each copied into a packet from 'alloc',
- * and stores the handles in 'pkts'.  Returns how many.  Returns used
- * descriptors to the guest and notifies it if needed. */
+ * and stores the handles in 'pkts'.  Returns how many.  A packet whose
+ * frame could not be copied whole is given to 'free_pkt', never returned.
+ * Returns used descriptors to the guest and notifies it if needed. */
 int vhu_dequeue_burst(struct vhu_device *, unsigned int qp,
-                      vhu_alloc_fn *alloc, void *aux, void **pkts, int max);
+                      vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
+                      void **pkts, int max);
 
 /* One frame to send to the guest. */
 struct vhu_frame {

@@ -280,7 +280,8 @@ stage_heads(struct vhu_burst *b, struct stage *st, int n,
 /* See vhost-engine.h.  The handles stored in 'pkts' are the caller's. */
 int
 vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
-                  vhu_alloc_fn *alloc, void *aux, void **pkts, int max)
+                  vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
+                  void **pkts, int max)
 {
     uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
     struct stage st[VHU_STAGE];
@@ -326,13 +327,15 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                 stop = true;
                 break;
             }
-            pkts[n++] = pkt;
             if (st[k].buf) {
                 memcpy(data, st[k].buf + hlen, len);
             } else if (!tx_chain_copy(&b, head, hlen, data, len)) {
+                /* Never forward a frame copied in part. */
+                free_pkt(aux, pkt);
                 stop = true;
                 break;
             }
+            pkts[n++] = pkt;
             used[n_used++] = (struct vhu_used_elem) { head, 0 };
             n_good++;
             n_bytes += len;

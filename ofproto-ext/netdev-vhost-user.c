@@ -848,8 +848,8 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
     }
     if (vhu_rx_ready(dev->vdev, rxq->queue_id)) {
         n += vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
-                               vhost_packet_cache_get(), packets + n,
-                               NETDEV_MAX_BURST - n);
+                               vhost_packet_free, vhost_packet_cache_get(),
+                               packets + n, NETDEV_MAX_BURST - n);
     }
     if (!n) {
         return EAGAIN;

@@ -125,6 +125,12 @@ block_alloc(size_t size)
     return block;
 }
 
+void
+vhost_packet_free(void *cache OVS_UNUSED, void *packet)
+{
+    dp_packet_delete(packet);
+}
+
 void *
 vhost_packet_alloc(void *cache_, uint32_t len, void **data)
 {

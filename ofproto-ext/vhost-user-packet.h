@@ -43,6 +43,9 @@ struct vhost_packet_cache *vhost_packet_cache_get(void);
  * stores in '*data' where they go. */
 void *vhost_packet_alloc(void *cache, uint32_t len, void **data);
 
+/* A vhu_free_fn for vhu_dequeue_burst(). */
+void vhost_packet_free(void *cache, void *packet);
+
 /* Frees every packet of 'batch' and empties it, keeping in 'cache' the
  * packets that vhost_packet_alloc() made in a standard size. */
 void vhost_packet_release_batch(struct vhost_packet_cache *,

@@ -20,6 +20,7 @@
 #include "vhost-user-policer.h"
 
 #include "dp-packet.h"
+#include "packets.h"
 #include "timeval.h"
 #include "util.h"
 
@@ -46,9 +47,9 @@ vhost_policer_set(struct vhost_policer *policer, unsigned int kbits_rate,
                   unsigned int kbits_burst)
 {
     ovs_spin_lock(&policer->lock);
-    policer->rate = (uint64_t) kbits_rate * 1000;
+    policer->rate = (uint64_t) kbits_rate * 1000 / 8;
     policer->burst = (uint64_t) (kbits_burst ? kbits_burst
-                                 : DEFAULT_BURST_KBITS) * 1000;
+                                 : DEFAULT_BURST_KBITS) * 1000 / 8;
     policer->tokens = policer->burst;
     policer->last_refill = time_usec();
     atomic_store_relaxed(&policer->enabled, kbits_rate != 0);
@@ -94,10 +95,13 @@ vhost_policer_run(struct vhost_policer *policer,
     }
     vhost_policer_refill(policer);
     DP_PACKET_BATCH_REFILL_FOR_EACH (i, n, packet, batch) {
-        uint64_t bits = (uint64_t) dp_packet_size(packet) * 8;
+        /* As OVS-DPDK counts (its rte_meter's packet length): the frame
+         * without its Ethernet header. */
+        uint32_t size = dp_packet_size(packet);
+        uint64_t bytes = size > ETH_HEADER_LEN ? size - ETH_HEADER_LEN : 0;
 
-        if (policer->tokens >= bits) {
-            policer->tokens -= bits;
+        if (policer->tokens >= bytes) {
+            policer->tokens -= bytes;
             dp_packet_batch_refill(batch, packet, i);
         } else {
             dp_packet_delete(packet);

@@ -20,8 +20,12 @@
 
 /* Ingress policing of a vhost-user port (the Interface table's
  * ingress_policing_rate and ingress_policing_burst, which neutron's
- * bandwidth-limit rule sets): a token bucket in bits, shared by the port's
- * receive queues, applied to whole batches. */
+ * bandwidth-limit rule sets): a token bucket in bytes, shared by the
+ * port's receive queues, applied to whole batches.  It counts and meters as
+ * OVS-DPDK's (an srTCM meter, color blind, with only the committed bucket):
+ * rate and burst in kbit converted to bytes, the bucket full to start
+ * with, each frame counted without its 14-byte Ethernet header, and a
+ * frame passes if the bucket holds that many bytes. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,9 +38,9 @@ struct dp_packet_batch;
 struct vhost_policer {
     atomic_bool enabled;        /* Read by PMD threads without the lock. */
     struct ovs_spin lock;
-    uint64_t rate;              /* Bits per second; 0 if off. */
-    uint64_t burst;             /* Bucket size in bits. */
-    uint64_t tokens;            /* Bits that may pass now. */
+    uint64_t rate;              /* Bytes per second; 0 if off. */
+    uint64_t burst;             /* Bucket size in bytes. */
+    uint64_t tokens;            /* Bytes that may pass now. */
     long long int last_refill;  /* time_usec() of the last refill. */
 };
 

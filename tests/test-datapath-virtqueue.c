@@ -625,6 +625,62 @@ null_alloc(void *aux, uint32_t len, void **data)
     return NULL;
 }
 
+/* The guest rewrites its transmit chain while the frame is being copied:
+ * the allocator runs between the walk that measures the chain and the
+ * copy, and makes the chain's second descriptor device-writable. */
+static struct fe *rewrite_fe;
+static uint16_t rewrite_desc;
+static int rewrite_freed;
+
+static void *
+rewriting_alloc(void *aux, uint32_t len, void **data)
+{
+    struct vring_desc *desc = desc_table(rewrite_fe, 1);
+    void *pkt = malloc(len ? len : 1);
+
+    (void) aux;
+    desc[rewrite_desc].flags |= VRING_DESC_F_WRITE;
+    *data = pkt;
+    return pkt;
+}
+
+static void
+counting_free(void *aux, void *pkt)
+{
+    (void) aux;
+    rewrite_freed++;
+    free(pkt);
+}
+
+/* A frame copied in part is never returned: its packet is freed and the
+ * ring stops. */
+static void
+test_tx_chain_rewritten(void)
+{
+    uint64_t gpas[2] = { BUF_BASE, BUF_BASE + 0x1000 };
+    uint32_t lens[2] = { 12, 60 };
+    struct vhu_vring_info info;
+    uint16_t head;
+    void *pkts[2];
+    struct fe fe;
+
+    setup(&fe, F_VQ);
+    memset(fe_gpa(&fe, BUF_BASE), 0, 12);
+    memset(fe_gpa(&fe, BUF_BASE + 0x1000), 0xab, 60);
+    head = fe_add_chain(&fe, 1, gpas, lens, 2, false);
+    rewrite_fe = &fe;
+    rewrite_desc = desc_table(&fe, 1)[head].next;
+    rewrite_freed = 0;
+    fe_publish(&fe, 1, head);
+    CHECK(vhu_dequeue_burst(fe.dev, 0, rewriting_alloc, counting_free, NULL,
+                            pkts, 2) == 0, "a frame copied in part was "
+          "returned");
+    CHECK(rewrite_freed == 1, "%d packets freed, expected 1", rewrite_freed);
+    vhu_device_vring_info(fe.dev, 1, &info);
+    CHECK(info.broken, "ring not stopped");
+    fe_destroy(&fe);
+}
+
 /* No packet from the allocator: the frame stays for later. */
 static void
 test_alloc_fail(void)
@@ -636,7 +692,8 @@ test_alloc_fail(void)
 
     setup(&fe, F_VQ);
     fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
-    CHECK(vhu_dequeue_burst(fe.dev, 0, null_alloc, NULL, pkts, 2) == 0,
+    CHECK(vhu_dequeue_burst(fe.dev, 0, null_alloc, test_free, NULL,
+                            pkts, 2) == 0,
           "dequeued");
     CHECK(!fe_get_used(&fe, 1, &id, &len), "used");
     expect_dequeue(&fe, frame, sizeof frame);
@@ -1008,6 +1065,7 @@ const struct test virtqueue_tests[] = {
     { "tx-oversized", test_tx_oversized },
     { "tx-short", test_tx_short },
     { "tx-alloc-fail", test_alloc_fail },
+    { "tx-chain-rewritten", test_tx_chain_rewritten },
     { "tx-mixed-burst", test_tx_mixed_burst },
     { "rx-simple", test_rx_simple },
     { "rx-legacy-header", test_rx_legacy_header },

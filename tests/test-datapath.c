@@ -501,10 +501,18 @@ test_alloc(void *aux, uint32_t len, void **data)
     return pkt;
 }
 
+void
+test_free(void *aux, void *pkt)
+{
+    (void) aux;
+    free(pkt);
+}
+
 int
 fe_dequeue(struct fe *fe, unsigned int qp, struct test_pkt **pkts, int max)
 {
-    return vhu_dequeue_burst(fe->dev, qp, test_alloc, NULL, (void **) pkts,
+    return vhu_dequeue_burst(fe->dev, qp, test_alloc, test_free, NULL,
+                             (void **) pkts,
                              max);
 }
 

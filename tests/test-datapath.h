@@ -136,6 +136,7 @@ struct test_pkt {
 };
 int fe_dequeue(struct fe *, unsigned int qp, struct test_pkt **pkts,
                int max);
+void test_free(void *aux, void *pkt);
 
 /* Misc. */
 int count_fds(void);

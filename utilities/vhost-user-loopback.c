@@ -298,6 +298,14 @@ pool_alloc(void *aux, uint32_t len, void **data)
     return buf;
 }
 
+/* vhu_free_fn for vhu_dequeue_burst(). */
+static void
+pool_free(void *aux, void *buf)
+{
+    (void) aux;
+    pool_put(buf);
+}
+
 /* Data path. */
 
 /* Drops every frame pending from 'src' to the other port (which went
@@ -376,7 +384,7 @@ forward(struct lb_port *src, unsigned int qp)
     if (!vhu_rx_ready(src->vdev, qp)) {
         return work;
     }
-    n = vhu_dequeue_burst(src->vdev, qp, pool_alloc, NULL,
+    n = vhu_dequeue_burst(src->vdev, qp, pool_alloc, pool_free, NULL,
                           (void **) p->bufs, BURST);
     if (!n) {
         return work;

@@ -85,6 +85,23 @@ fuzz_log(enum vhu_log_level level, const char *format, va_list args)
     }
 }
 
+void *
+fuzz_alloc(void *aux, uint32_t len, void **data)
+{
+    void *p = malloc(len ? len : 1);
+
+    (void) aux;
+    *data = p;
+    return p;
+}
+
+void
+fuzz_free(void *aux, void *pkt)
+{
+    (void) aux;
+    free(pkt);
+}
+
 void
 fuzz_init(void)
 {

@@ -49,6 +49,11 @@ const uint8_t *fuzz_bytes(struct fuzz_input *, size_t n, size_t *got);
  * sanitizers' symbolizer (see fuzz-common.c). */
 void fuzz_init(void);
 
+/* vhu_dequeue_burst() callbacks: malloc() exactly 'len' bytes, so that
+ * AddressSanitizer sees any copy beyond them; free(). */
+void *fuzz_alloc(void *aux, uint32_t len, void **data);
+void fuzz_free(void *aux, void *pkt);
+
 /* Returns the number of fds this process has open (from /proc/self/fd). */
 int fuzz_count_fds(void);
 

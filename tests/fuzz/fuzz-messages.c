@@ -108,18 +108,6 @@ make_fds(struct fuzz_input *in, int *fds, size_t n)
     }
 }
 
-/* Allocation callback for vhu_dequeue_burst(): malloc() exactly 'len'
- * bytes, so that AddressSanitizer sees any copy beyond them. */
-static void *
-fuzz_alloc(void *aux, uint32_t len, void **data)
-{
-    void *p = malloc(len ? len : 1);
-
-    (void) aux;
-    *data = p;
-    return p;
-}
-
 /* Runs one dequeue and one enqueue burst on every queue pair that is
  * ready. */
 static void
@@ -133,7 +121,8 @@ run_data_path(struct vhu_device *dev, unsigned int n_qp)
     for (unsigned int qp = 0; qp < n_qp; qp++) {
         if (vhu_rx_ready(dev, qp)) {
             void *pkts[8];
-            int n = vhu_dequeue_burst(dev, qp, fuzz_alloc, NULL, pkts, 8);
+            int n = vhu_dequeue_burst(dev, qp, fuzz_alloc, fuzz_free, NULL,
+                                      pkts, 8);
 
             for (int i = 0; i < n; i++) {
                 free(pkts[i]);

@@ -233,17 +233,6 @@ setup_device(struct vhu_device *dev, const struct layout *l, int memfd,
     }
 }
 
-/* Allocation callback: exactly 'len' bytes, for AddressSanitizer. */
-static void *
-fuzz_alloc(void *aux, uint32_t len, void **data)
-{
-    void *p = malloc(len ? len : 1);
-
-    (void) aux;
-    *data = p;
-    return p;
-}
-
 /* Aborts if any undeclared byte of guest memory 'mem' or of the dirty log
  * 'logmem' changed. */
 static void
@@ -343,7 +332,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (unsigned int r = 0; r < l.rounds; r++) {
         void *pkts[32];
-        int n = vhu_dequeue_burst(dev, 0, fuzz_alloc, NULL, pkts, 32);
+        int n = vhu_dequeue_burst(dev, 0, fuzz_alloc, fuzz_free, NULL,
+                                  pkts, 32);
 
         for (int i = 0; i < n; i++) {
             free(pkts[i]);
