@@ -34,6 +34,7 @@
  * period (vhu_device_wants_grace()) before it touches what the data path
  * may still be using. */
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 #include <stdbool.h>
@@ -165,7 +166,8 @@ struct vhu_vring {
     uint16_t signalled_used;
     bool signalled_used_valid;
     unsigned int mem_hint;      /* Last region hit in the memory table. */
-    _Atomic uint16_t avail_idx_seen; /* For vhu_device_vring_info(). */
+    _Atomic uint16_t avail_idx_seen; /* For vhu_device_vring_info(): the */
+    _Atomic uint16_t used_idx_seen;  /* indexes as their owner last set. */
 
     struct vhu_vring_counters stats;
 
@@ -205,6 +207,31 @@ struct vhu_msg {
     union vhu_msg_payload payload;
     int fds[VHU_MSG_MAX_FDS];   /* Handlers set those they keep to -1. */
     size_t n_fds;
+};
+
+/* What other threads see of a device (vhu_device_features(),
+ * vhu_device_vring_info(), ...): a copy of the control thread's fields,
+ * which it publishes at the end of each of its calls into the engine.  The
+ * data path's own state (ring indexes, broken rings, counters) is read
+ * from its atomics.  So no other thread ever reads the control thread's
+ * fields while it changes them, nor guest memory. */
+struct vhu_pub_vring {
+    bool configured;
+    bool started;
+    bool enabled;
+    bool log_used;
+    uint16_t size;
+    int kick_fd;
+};
+
+struct vhu_pub {
+    uint64_t features;
+    uint64_t protocol_features;
+    unsigned int n_queue_pairs;
+    bool running;
+    bool logging;
+    uint32_t mtu;
+    struct vhu_pub_vring vrings[VHU_MAX_VRINGS];
 };
 
 struct vhu_device {
@@ -250,6 +277,10 @@ struct vhu_device {
     /* A reply sent after the next grace period (request 0 if none). */
     uint32_t deferred_request;
     unsigned int deferred_vring;
+
+    /* Published state (see struct vhu_pub). */
+    pthread_mutex_t pub_mutex;
+    struct vhu_pub pub;
 };
 
 /* device.c. */
@@ -260,6 +291,7 @@ void vhu_device_retire_mem(struct vhu_device *, struct vhu_mem *);
 void vhu_device_retire_log(struct vhu_device *, struct vhu_log_map *);
 void vhu_device_want_grace(struct vhu_device *);
 void vhu_device_stop_all_rings(struct vhu_device *);
+void vhu_device_publish(struct vhu_device *);
 
 /* message.c. */
 void vhu_msg_free(struct vhu_msg *);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "virtqueue.h"
 
 /* Virtio features the engine can offer (before options.features_disabled):
  * no offloads, no packed ring, no IOMMU. */
@@ -89,6 +90,8 @@ vhu_device_create(const struct vhu_device_options *options)
         vhu_vring_init(&dev->vrings[i]);
     }
     dev->queue_tail = &dev->queue;
+    pthread_mutex_init(&dev->pub_mutex, NULL);
+    vhu_device_publish(dev);
     return dev;
 }
 
@@ -126,6 +129,7 @@ vhu_device_destroy(struct vhu_device *dev)
     free(dev->retired);
     free(dev->out);
     free(dev->name);
+    pthread_mutex_destroy(&dev->pub_mutex);
     free(dev);
 }
 
@@ -253,6 +257,7 @@ vhu_device_disconnect(struct vhu_device *dev)
     dev->rarp_pending = false;
     dev->broken = false;
     vhu_device_changed(dev);
+    vhu_device_publish(dev);
 }
 
 bool
@@ -286,6 +291,7 @@ vhu_device_check_faults(struct vhu_device *dev)
                     "frontend shrank or removed the memory it shared",
                     dev->name, i, r->gpa, r->size);
             vhu_device_break(dev);
+            vhu_device_publish(dev);
             return true;
         }
     }
@@ -294,6 +300,7 @@ vhu_device_check_faults(struct vhu_device *dev)
         VHU_ERR("%s: dirty log became inaccessible (SIGBUS): the frontend "
                 "shrank or removed the memory it shared", dev->name);
         vhu_device_break(dev);
+        vhu_device_publish(dev);
         return true;
     }
     return false;
@@ -317,6 +324,7 @@ vhu_device_grace_done(struct vhu_device *dev)
         vhu_msg_send_deferred(dev);
     }
     vhu_msg_process_queue(dev);
+    vhu_device_publish(dev);
 }
 
 uint64_t
@@ -326,62 +334,131 @@ vhu_device_change_seq(const struct vhu_device *dev)
                                 memory_order_relaxed);
 }
 
+/* Computes what other threads may see of 'dev' (control thread). */
+static void
+compute_pub(const struct vhu_device *dev, struct vhu_pub *pub)
+{
+    uint64_t features = vhu_device_features_relaxed(dev);
+    bool any_started = false;
+
+    memset(pub, 0, sizeof *pub);
+    pub->features = features;
+    pub->protocol_features = dev->protocol_features;
+    pub->mtu = dev->mtu;
+    pub->logging = ((features & VHU_BIT(VHU_F_LOG_ALL))
+                    && atomic_load_explicit(&((struct vhu_device *) dev)->log,
+                                            memory_order_relaxed));
+    for (unsigned int i = 0; i < VHU_MAX_VRINGS; i++) {
+        const struct vhu_vring *vr = &dev->vrings[i];
+        struct vhu_pub_vring *p = &pub->vrings[i];
+
+        p->configured = vr->has_num && vr->has_addr;
+        p->started = vr->started;
+        p->enabled = vr->enable
+                     || !(features & VHU_BIT(VHU_F_PROTOCOL_FEATURES));
+        p->log_used = (vr->addr.flags & VHU_VRING_F_LOG) != 0;
+        p->size = vr->has_num ? vr->num : 0;
+        p->kick_fd = vr->kick_fd;
+    }
+    for (unsigned int qp = 0; qp < dev->opts.max_queue_pairs; qp++) {
+        const struct vhu_vring *rx = &dev->vrings[2 * qp];
+        const struct vhu_vring *tx = &dev->vrings[2 * qp + 1];
+
+        if (rx->has_addr && tx->has_addr) {
+            pub->n_queue_pairs = qp + 1;
+        }
+        if (rx->started && tx->started) {
+            any_started = true;
+        }
+    }
+    if (dev->broken) {
+        pub->running = false;
+    } else if (dev->protocol_features & VHU_BIT(VHU_PROTOCOL_F_STATUS)
+               && dev->status) {
+        pub->running = (dev->status & VHU_STATUS_DRIVER_OK) != 0;
+    } else {
+        pub->running = any_started;
+    }
+}
+
+/* Publishes the control thread's state of 'dev' to other threads.  Called
+ * at the end of every call of the control thread into the engine that may
+ * change it. */
+void
+vhu_device_publish(struct vhu_device *dev)
+{
+    struct vhu_pub pub;
+
+    compute_pub(dev, &pub);
+    pthread_mutex_lock(&dev->pub_mutex);
+    dev->pub = pub;
+    pthread_mutex_unlock(&dev->pub_mutex);
+}
+
+/* Copies the published state of 'dev' into '*pub'. */
+static void
+read_pub(const struct vhu_device *dev_, struct vhu_pub *pub)
+{
+    struct vhu_device *dev = (struct vhu_device *) dev_;
+
+    pthread_mutex_lock(&dev->pub_mutex);
+    *pub = dev->pub;
+    pthread_mutex_unlock(&dev->pub_mutex);
+}
+
 uint64_t
 vhu_device_features(const struct vhu_device *dev)
 {
-    return vhu_device_features_relaxed(dev);
+    struct vhu_pub pub;
+
+    read_pub(dev, &pub);
+    return pub.features;
 }
 
 uint64_t
 vhu_device_protocol_features(const struct vhu_device *dev)
 {
-    return dev->protocol_features;
+    struct vhu_pub pub;
+
+    read_pub(dev, &pub);
+    return pub.protocol_features;
 }
 
 /* Returns the number of queue pairs whose rings both have addresses. */
 unsigned int
 vhu_device_n_queue_pairs(const struct vhu_device *dev)
 {
-    unsigned int n = 0;
+    struct vhu_pub pub;
 
-    for (unsigned int qp = 0; qp < dev->opts.max_queue_pairs; qp++) {
-        if (dev->vrings[2 * qp].has_addr && dev->vrings[2 * qp + 1].has_addr) {
-            n = qp + 1;
-        }
-    }
-    return n;
+    read_pub(dev, &pub);
+    return pub.n_queue_pairs;
 }
 
 bool
 vhu_device_is_running(const struct vhu_device *dev)
 {
-    if (dev->broken) {
-        return false;
-    }
-    if (dev->protocol_features & VHU_BIT(VHU_PROTOCOL_F_STATUS)
-        && dev->status) {
-        return (dev->status & VHU_STATUS_DRIVER_OK) != 0;
-    }
-    for (unsigned int qp = 0; qp < dev->opts.max_queue_pairs; qp++) {
-        if (dev->vrings[2 * qp].started && dev->vrings[2 * qp + 1].started) {
-            return true;
-        }
-    }
-    return false;
+    struct vhu_pub pub;
+
+    read_pub(dev, &pub);
+    return pub.running;
 }
 
 bool
 vhu_device_is_logging(const struct vhu_device *dev)
 {
-    return ((vhu_device_features(dev) & VHU_BIT(VHU_F_LOG_ALL))
-            && atomic_load_explicit(&((struct vhu_device *) dev)->log,
-                                    memory_order_relaxed));
+    struct vhu_pub pub;
+
+    read_pub(dev, &pub);
+    return pub.logging;
 }
 
 uint32_t
 vhu_device_mtu(const struct vhu_device *dev)
 {
-    return dev->mtu;
+    struct vhu_pub pub;
+
+    read_pub(dev, &pub);
+    return pub.mtu;
 }
 
 bool
@@ -395,46 +472,48 @@ vhu_device_take_rarp(struct vhu_device *dev, uint8_t mac[6])
     return true;
 }
 
-/* Fills '*info' for 'vring' (all zero and fds -1 if out of range).  The
- * indexes are read without synchronization with the data path, so they
- * are a snapshot that may be slightly stale. */
+/* Fills '*info' for 'vring' (all zero and fds -1 if out of range), from
+ * the published state and the data path's atomics: the indexes are those
+ * its owner (the data path while the ring runs) last set or read, which
+ * may be slightly stale.  Buffers are used in order, so the last used and
+ * last available indexes are the used index.  While the ring is live, the
+ * guest's own avail and used indexes are read from its memory (the data
+ * path reads the avail index of a guest's receive ring only when it has
+ * frames for it): the caller must then be a thread that the grace periods
+ * wait for (in Open vSwitch, any thread: RCU), so that the memory cannot
+ * be unmapped under it, and a fault there is recovered (guest-fault.c). */
 void
 vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
                       struct vhu_vring_info *info)
 {
-    const struct vhu_vring *vr;
+    struct vhu_vring *vr;
+    struct vhu_pub pub;
 
     memset(info, 0, sizeof *info);
     info->kick_fd = info->call_fd = -1;
     if (vring >= VHU_MAX_VRINGS) {
         return;
     }
-    vr = &dev->vrings[vring];
-    info->configured = vr->has_num && vr->has_addr;
-    info->started = vr->started;
-    info->enabled = vr->enable
-                    || !(vhu_device_features_relaxed(dev)
-                         & VHU_BIT(VHU_F_PROTOCOL_FEATURES));
-    info->broken = atomic_load_explicit(&((struct vhu_vring *) vr)->broken,
-                                        memory_order_relaxed);
-    info->size = vr->has_num ? vr->num : 0;
-    info->last_avail_idx = vr->last_avail_idx;
-    info->last_used_idx = vr->last_used_idx;
-    if (atomic_load_explicit(&((struct vhu_vring *) vr)->live,
-                             memory_order_acquire)) {
-        /* Guest memory stays mapped while the ring is live: the guest's
-         * own indexes, as they are now. */
-        info->avail_idx = *(const volatile uint16_t *) &vr->avail->idx;
-        info->used_idx = *(const volatile uint16_t *) &vr->used->idx;
+    read_pub(dev, &pub);
+    vr = &((struct vhu_device *) dev)->vrings[vring];
+    info->configured = pub.vrings[vring].configured;
+    info->started = pub.vrings[vring].started;
+    info->enabled = pub.vrings[vring].enabled;
+    info->size = pub.vrings[vring].size;
+    info->kick_fd = pub.vrings[vring].kick_fd;
+    info->log_used = pub.vrings[vring].log_used;
+    info->broken = atomic_load_explicit(&vr->broken, memory_order_relaxed);
+    info->last_avail_idx = info->last_used_idx
+        = atomic_load_explicit(&vr->used_idx_seen, memory_order_relaxed);
+    if (atomic_load_explicit(&vr->live, memory_order_acquire)) {
+        info->avail_idx = vhu_read_u16(&vr->avail->idx);
+        info->used_idx = vhu_read_u16(&vr->used->idx);
     } else {
-        info->avail_idx = atomic_load_explicit(
-            &((struct vhu_vring *) vr)->avail_idx_seen, memory_order_relaxed);
-        info->used_idx = vr->last_used_idx;
+        info->avail_idx = atomic_load_explicit(&vr->avail_idx_seen,
+                                               memory_order_relaxed);
+        info->used_idx = info->last_used_idx;
     }
-    info->kick_fd = vr->kick_fd;
-    info->call_fd = atomic_load_explicit(&((struct vhu_vring *) vr)->call_fd,
-                                         memory_order_relaxed);
-    info->log_used = (vr->addr.flags & VHU_VRING_F_LOG) != 0;
+    info->call_fd = atomic_load_explicit(&vr->call_fd, memory_order_relaxed);
 }
 
 /* Copies the counters of 'vring' into '*stats' (zeros if out of range). */

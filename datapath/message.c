@@ -530,6 +530,8 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
         return stall_for(dev, vr);
     }
     vr->last_avail_idx = vr->last_used_idx = s->num;
+    atomic_store_explicit(&vr->used_idx_seen, s->num, memory_order_relaxed);
+    atomic_store_explicit(&vr->avail_idx_seen, s->num, memory_order_relaxed);
     vr->signalled_used_valid = false;
     return MSG_OK;
 }
@@ -1000,10 +1002,23 @@ check_header(struct vhu_device *dev)
     return true;
 }
 
+static int device_input__(struct vhu_device *, const uint8_t *data,
+                          size_t n, const int *fds, size_t n_fds);
+
 /* See vhost-engine.h. */
 int
-vhu_device_input(struct vhu_device *dev, const void *data_, size_t n,
+vhu_device_input(struct vhu_device *dev, const void *data, size_t n,
                  const int *fds, size_t n_fds)
+{
+    int error = device_input__(dev, data, n, fds, n_fds);
+
+    vhu_device_publish(dev);
+    return error;
+}
+
+static int
+device_input__(struct vhu_device *dev, const uint8_t *data_, size_t n,
+               const int *fds, size_t n_fds)
 {
     const uint8_t *data = data_;
 

@@ -177,7 +177,14 @@ bool vhu_device_check_faults(struct vhu_device *);
 bool vhu_device_wants_grace(const struct vhu_device *);
 void vhu_device_grace_done(struct vhu_device *);
 
-/* Control: state for the caller. */
+/* Control: state for the caller.
+ *
+ * These queries (but vhu_device_take_rarp(), the control thread's) may be
+ * called from any thread: they read a copy of the control thread's state
+ * that it publishes, under a mutex, at the end of each of its calls into
+ * the engine (vhu_device_input(), vhu_device_grace_done(), ...), and the
+ * data path's own state from its atomics; never the fields the control
+ * thread is changing. */
 
 /* A number that changes whenever something the caller may want to react to
  * changes: features, number of queues, a ring started, stopped, enabled or

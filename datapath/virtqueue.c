@@ -39,6 +39,7 @@ vhu_vring_init(struct vhu_vring *vr)
     atomic_init(&vr->broken, false);
     atomic_init(&vr->call_fd, -1);
     atomic_init(&vr->avail_idx_seen, 0);
+    atomic_init(&vr->used_idx_seen, 0);
     vr->kick_fd = -1;
     vr->err_fd = -1;
 }
@@ -134,6 +135,8 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
                  " instead of the ring base %"PRIu16, dev->name, idx,
                  used_idx, vr->last_used_idx);
         vr->last_avail_idx = vr->last_used_idx = used_idx;
+        atomic_store_explicit(&vr->used_idx_seen, used_idx,
+                              memory_order_relaxed);
     }
     return VRING_MAPPED;
 }
@@ -168,7 +171,7 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
                 const struct vhu_log_map *log
                     = atomic_load_explicit(&dev->log, memory_order_acquire);
 
-                if (log && (vhu_device_features(dev)
+                if (log && (vhu_device_features_relaxed(dev)
                             & VHU_BIT(VHU_F_LOG_ALL))) {
                     vhu_log_mark(log, vr->log_addr, sizeof(uint16_t));
                 }
@@ -312,6 +315,8 @@ vhu_burst_end(struct vhu_burst *b)
         }
         atomic_thread_fence(memory_order_release);
         vhu_write_u16(&vr->used->idx, vr->last_used_idx);
+        atomic_store_explicit(&vr->used_idx_seen, vr->last_used_idx,
+                              memory_order_relaxed);
         vhu_log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
     }
     if (event_idx && b->dev->opts.want_kicks) {
