@@ -177,11 +177,12 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
                 }
             }
         }
-        atomic_store_explicit(&vr->live, true, memory_order_release);
-        vhu_device_changed(dev);
+        /* Logged first: once live, the indexes are the data path's. */
         VHU_DBG("%s: vring %td live (size %u, avail %u, used %u)",
                 dev->name, vr - dev->vrings, vr->size, vr->last_avail_idx,
                 vr->last_used_idx);
+        atomic_store_explicit(&vr->live, true, memory_order_release);
+        vhu_device_changed(dev);
     }
 }
 

@@ -76,18 +76,21 @@ int vhu_chain_next(struct vhu_burst *, struct vhu_chain *, struct vhu_seg *);
 
 /* Per-descriptor helpers, inline for the data path. */
 
-/* Reads a 16-bit field of guest memory exactly once. */
+/* Reads a 16-bit field of guest memory (a ring index or flags) exactly
+ * once.  A relaxed atomic access, a plain load on the CPUs we run on: the
+ * guest and our other threads (vhu_device_vring_info()) access the same
+ * fields concurrently, and the ordering is by explicit fences. */
 static inline uint16_t
 vhu_read_u16(const uint16_t *p)
 {
-    return *(const volatile uint16_t *) p;
+    return atomic_load_explicit((_Atomic uint16_t *) p, memory_order_relaxed);
 }
 
-/* Writes a 16-bit field of guest memory exactly once. */
+/* Writes a 16-bit field of guest memory exactly once (see above). */
 static inline void
 vhu_write_u16(uint16_t *p, uint16_t v)
 {
-    *(volatile uint16_t *) p = v;
+    atomic_store_explicit((_Atomic uint16_t *) p, v, memory_order_relaxed);
 }
 
 /* Copies descriptor '*src' from guest memory into '*dst', reading each

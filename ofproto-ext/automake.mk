@@ -17,7 +17,8 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/vhost-user-show.c \
 	ofproto-ext/vhost-user-show.h \
 	ofproto-ext/vhost-user-signals.c \
-	ofproto-ext/vhost-user-signals.h
+	ofproto-ext/vhost-user-signals.h \
+	ofproto-ext/vhost-user-tsan.h
 ofproto_ext_libnetdev_vhost_user_la_LIBADD = datapath/libvhost-engine.la
 
 # Built as "ovs-vswitchd": Open vSwitch names its pidfile and control socket
@@ -57,6 +58,28 @@ ofproto_ext_asan_ovs_vswitchd_LDADD = \
 	$(OVS_LIBS)
 ofproto_ext_asan_ovs_vswitchd_LDFLAGS = \
 	-Wl,--wrap=dpdk_init -fsanitize=address
+
+# The same again with ThreadSanitizer, for the concurrency stress test
+# (tests/soak.at).  Open vSwitch's libraries are not instrumented: the
+# synchronization they provide that ThreadSanitizer cannot see (RCU grace
+# periods) is annotated in our code (vhost-user-tsan.h).  The fences it
+# warns about (-Wtsan) order our stores for the guest, another process.
+check_PROGRAMS += ofproto-ext/tsan/ovs-vswitchd
+ofproto_ext_tsan_ovs_vswitchd_CPPFLAGS = \
+	$(OVS_INCLUDES) -I$(srcdir)/datapath -I$(top_builddir)
+ofproto_ext_tsan_ovs_vswitchd_CFLAGS = \
+	$(AM_CFLAGS) -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
+ofproto_ext_tsan_ovs_vswitchd_SOURCES = \
+	ofproto-ext/vswitchd-hooks.c \
+	$(ofproto_ext_libnetdev_vhost_user_la_SOURCES) \
+	$(datapath_libvhost_engine_la_SOURCES)
+ofproto_ext_tsan_ovs_vswitchd_LDADD = \
+	$(OVS_BUILDDIR)/vswitchd/bridge.o \
+	$(OVS_BUILDDIR)/vswitchd/ovs-vswitchd.o \
+	$(OVS_BUILDDIR)/vswitchd/system-stats.o \
+	$(OVS_LIBS)
+ofproto_ext_tsan_ovs_vswitchd_LDFLAGS = \
+	-Wl,--wrap=dpdk_init -fsanitize=thread
 
 # "make install" installs it under a name of its own; Debian's
 # update-alternatives then selects it as /usr/sbin/ovs-vswitchd (see

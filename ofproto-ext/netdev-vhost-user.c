@@ -49,6 +49,7 @@
 #include "vhost-user-policer.h"
 #include "vhost-user-show.h"
 #include "vhost-user-signals.h"
+#include "vhost-user-tsan.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_vhost_user);
 
@@ -850,6 +851,7 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
         n += vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
                                vhost_packet_free, vhost_packet_cache_get(),
                                packets + n, NETDEV_MAX_BURST - n);
+        VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     }
     if (!n) {
         return EAGAIN;
@@ -984,6 +986,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
         counter_add(&c->tx_mtu_drops, too_long);
     }
     ovs_spin_unlock(&dev->tx_locks[qp]);
+    VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     if (OVS_UNLIKELY(sent < n || too_long)) {
         /* The ring's own count, for vhost-user/show. */
         vhu_count_tx_drops(dev->vdev, qp, n - sent + too_long);

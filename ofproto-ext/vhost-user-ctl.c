@@ -42,8 +42,13 @@
 #include "timeval.h"
 #include "util.h"
 #include "vhost-engine.h"
+#include "vhost-user-tsan.h"
 
 VLOG_DEFINE_THIS_MODULE(vhost_user_ctl);
+
+#ifdef VHOST_TSAN
+char vhost_tsan_rcu;            /* See vhost-user-tsan.h. */
+#endif
 
 COVERAGE_DEFINE(vhost_user_connect);
 COVERAGE_DEFINE(vhost_user_disconnect);
@@ -582,6 +587,7 @@ vhost_conn_run(struct vhost_user_conn *conn)
 
     atomic_read(&conn->grace_elapsed, &elapsed);
     if (conn->grace_pending && elapsed) {
+        VHOST_TSAN_ACQUIRE(&vhost_tsan_rcu);
         conn->grace_pending = false;
         if (conn->retired_during_grace) {
             /* Something was retired after this grace period began: PMD

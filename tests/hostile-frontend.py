@@ -19,6 +19,7 @@
     hostile-frontend.py --socket PATH churn N
     hostile-frontend.py --socket PATH --pid PID flood SECONDS
     hostile-frontend.py --socket PATH noise SECONDS
+    hostile-frontend.py --socket PATH stress SECONDS
     hostile-frontend.py --list
 
 It speaks vhost-user at byte level (Python's standard library only) and can
@@ -53,6 +54,10 @@ them for SECONDS without reading a reply, prints the back-end's RSS (of
 process PID) before and at the end, then reads every reply and makes one
 more request: a back-end that reads on while its replies pile up grows,
 one that stops reading (back-pressure) does not.
+
+"stress SECONDS" reconnects again and again, and between echoed frames
+replaces the memory table, toggles a ring and turns dirty logging on and
+off: the control side's churn for a concurrency stress test.
 
 "noise SECONDS" sends requests that the back-end refuses with a warning
 each, for SECONDS, to check that its log lines are rate-limited per port.
@@ -1197,6 +1202,68 @@ def noise(path, seconds):
     return 0
 
 
+def stress(path, seconds):
+    """Control-plane churn under traffic, for SECONDS: connects again and
+    again; each time it sets a queue pair up and, between echoed frames,
+    replaces the memory table, disables and enables its receive ring,
+    starts and stops dirty logging.  A frame sent while the switch is
+    taking a change in may be dropped (the ring is not ready); then the
+    next one is sent.  A frame that comes back damaged, twice, or out of
+    order fails."""
+    deadline = time.monotonic() + seconds
+    rounds = echoed = dropped = 0
+    log_fd = os.memfd_create('stress-log', os.MFD_CLOEXEC)
+    os.ftruncate(log_fd, PAGE)
+    try:
+        while time.monotonic() < deadline:
+            fe = Frontend(path)
+            try:
+                fe.negotiate(protocol=PF_REPLY_ACK | PF_MQ | PF_LOG_SHMFD)
+                fe.set_mem_table()
+                fe.setup_vring(0, log=True)
+                fe.setup_vring(1, log=True)
+                steps = (
+                    lambda: None,
+                    fe.set_mem_table,
+                    lambda: (fe.must(SET_VRING_ENABLE, state(0, 0)),
+                             fe.must(SET_VRING_ENABLE, state(0, 1))),
+                    lambda: (fe.send(SET_LOG_BASE, u64(PAGE) + u64(0),
+                                     [log_fd]),
+                             fe.recv_reply(SET_LOG_BASE)),
+                    lambda: fe.must(SET_FEATURES,
+                                    u64(fe.features | F_LOG_ALL)),
+                    lambda: fe.must(SET_FEATURES, u64(fe.features)),
+                )
+                for step in steps:
+                    step()
+                    # Answered once the change is in (a grace period).
+                    fe.call(GET_FEATURES)
+                    fe.post_rx(1)
+                    before = fe.used_idx(0)
+                    sent = []
+                    for attempt in range(20):
+                        sent.append(fe.send_frame())
+                        if fe.wait_used(0, (before + 1) & 0xffff, 0.5):
+                            break
+                    # (One buffer: a late frame takes it, later ones drop.)
+                    if fe.receive(before) not in sent:
+                        raise CaseFailed('a frame came back damaged, '
+                                         'twice or out of order')
+                    dropped += len(sent) - 1
+                    echoed += 1
+            except (CaseFailed, OSError) as e:
+                print('FAIL stress round %d: %s' % (rounds + 1, e))
+                return 1
+            finally:
+                fe.close()
+                fe.mem.close()
+            rounds += 1
+    finally:
+        os.close(log_fd)
+    print('stress=%d echoed=%d dropped=%d' % (rounds, echoed, dropped))
+    return 0
+
+
 def vm_rss_kb(pid):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
@@ -1294,6 +1361,10 @@ def main():
         if len(args.cases) != 2 or not args.cases[1].isdigit():
             parser.error('usage: churn N')
         return churn(args.socket, int(args.cases[1]))
+    if args.cases[0] == 'stress':
+        if len(args.cases) != 2 or not args.cases[1].isdigit():
+            parser.error('usage: stress SECONDS')
+        return stress(args.socket, int(args.cases[1]))
     if args.cases[0] == 'noise':
         if len(args.cases) != 2 or not args.cases[1].isdigit():
             parser.error('usage: noise SECONDS')
