@@ -14,6 +14,8 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/vhost-user-packet.h \
 	ofproto-ext/vhost-user-policer.c \
 	ofproto-ext/vhost-user-policer.h \
+	ofproto-ext/vhost-user-qos.c \
+	ofproto-ext/vhost-user-qos.h \
 	ofproto-ext/vhost-user-show.c \
 	ofproto-ext/vhost-user-show.h \
 	ofproto-ext/vhost-user-signals.c \

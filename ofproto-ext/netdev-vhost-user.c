@@ -47,6 +47,7 @@
 #include "vhost-user-ctl.h"
 #include "vhost-user-packet.h"
 #include "vhost-user-policer.h"
+#include "vhost-user-qos.h"
 #include "vhost-user-show.h"
 #include "vhost-user-signals.h"
 #include "vhost-user-tsan.h"
@@ -110,6 +111,7 @@ struct netdev_vhost_user {
     atomic_uint64_t rarp;
 
     struct vhost_policer policer;   /* ingress_policing_rate/burst. */
+    struct vhost_qos qos;           /* Egress QoS (the Port's QoS row). */
     bool announced_carrier;         /* Control thread only. */
     atomic_uint64_t rx_policed_drops;
 
@@ -335,6 +337,7 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->rarp, 0);
     atomic_init(&dev->rx_policed_drops, 0);
     vhost_policer_init(&dev->policer);
+    vhost_qos_init(&dev->qos);
     atomic_init(&dev->tx_not_running_drops, 0);
     atomic_init(&dev->rx_admin_down_drops, 0);
     atomic_init(&dev->tx_admin_down_drops, 0);
@@ -386,6 +389,7 @@ netdev_vhost_user_destruct(struct netdev *netdev)
         ovs_spin_destroy(&dev->tx_locks[i]);
     }
     vhost_policer_destroy(&dev->policer);
+    vhost_qos_destroy(&dev->qos);
     free(dev->socket_path);
     ovs_mutex_destroy(&dev->mutex);
 }
@@ -515,6 +519,9 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
     smap_add_format(args, "n_rxq", "%d", netdev->n_rxq);
     smap_add_format(args, "n_txq", "%d", netdev->n_txq);
     ovs_mutex_unlock(&dev->mutex);
+    if (vhost_qos_error(&dev->qos)) {
+        smap_add(args, "qos_error", vhost_qos_error(&dev->qos));
+    }
 
     if (!connected) {
         return 0;
@@ -595,6 +602,7 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
 
     stats->tx_dropped = (counter_read(&dev->tx_not_running_drops)
                          + counter_read(&dev->tx_admin_down_drops)
+                         + vhost_qos_drops(&dev->qos)
                          + t.failure_drops + t.mtu_drops);
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
@@ -637,6 +645,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     ADD_COUNTER(counter_read(&dev->tx_not_running_drops),
                 "ovs_tx_not_running_drops");
     ADD_COUNTER(counter_read(&dev->rx_policed_drops), "ovs_rx_qos_drops");
+    ADD_COUNTER(vhost_qos_drops(&dev->qos), "ovs_tx_qos_drops");
     ADD_COUNTER(counter_read(&dev->rx_admin_down_drops),
                 "ovs_rx_admin_down_drops");
     ADD_COUNTER(counter_read(&dev->tx_admin_down_drops),
@@ -760,6 +769,40 @@ netdev_vhost_user_set_policing(struct netdev *netdev, unsigned int kbits_rate,
     }
     vhost_policer_set(&dev->policer, kbits_rate, kbits_burst);
     return 0;
+}
+
+static int
+netdev_vhost_user_set_qos(struct netdev *netdev, const char *type,
+                          const struct smap *details)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_qos_set(&dev->qos, netdev_get_name(netdev), type, details);
+}
+
+static int
+netdev_vhost_user_get_qos(const struct netdev *netdev, const char **typep,
+                          struct smap *details)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_qos_get(&dev->qos, typep, details);
+}
+
+static int
+netdev_vhost_user_get_qos_types(const struct netdev *netdev OVS_UNUSED,
+                                struct sset *types)
+{
+    vhost_qos_get_types(types);
+    return 0;
+}
+
+static int
+netdev_vhost_user_get_qos_capabilities(
+    const struct netdev *netdev OVS_UNUSED, const char *type,
+    struct netdev_qos_capabilities *caps)
+{
+    return vhost_qos_get_capabilities(type, caps);
 }
 
 static int
@@ -926,6 +969,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     uint32_t max_len;
     int retries_max, retries = 0, sent = 0, n = 0, too_long = 0;
     struct dp_packet *packet;
+    size_t j;
     int qp;
 
     if (OVS_UNLIKELY(!vhost_admin_up(dev))) {
@@ -943,16 +987,21 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
         return 0;
     }
 
+    /* As OVS-DPDK: frames over the MTU are dropped before QoS meters the
+     * rest. */
     atomic_read_relaxed(&dev->max_frame_len, &max_len);
-    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
-        uint32_t size = dp_packet_size(packet);
-
-        if (OVS_UNLIKELY(size > max_len)) {
+    DP_PACKET_BATCH_REFILL_FOR_EACH (j, cnt, packet, batch) {
+        if (OVS_UNLIKELY(dp_packet_size(packet) > max_len)) {
+            dp_packet_delete(packet);
             too_long++;
-            continue;
+        } else {
+            dp_packet_batch_refill(batch, packet, j);
         }
+    }
+    vhost_qos_run(&dev->qos, batch);
+    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
         frames[n].data = dp_packet_data(packet);
-        frames[n].len = size;
+        frames[n].len = dp_packet_size(packet);
         n++;
     }
 
@@ -1035,6 +1084,11 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
         .set_config = netdev_vhost_user_set_config,             \
         .set_tx_multiq = netdev_vhost_user_set_tx_multiq,       \
         .set_policing = netdev_vhost_user_set_policing,         \
+        .get_qos_types = netdev_vhost_user_get_qos_types,       \
+        .get_qos_capabilities                                   \
+            = netdev_vhost_user_get_qos_capabilities,           \
+        .get_qos = netdev_vhost_user_get_qos,                   \
+        .set_qos = netdev_vhost_user_set_qos,                   \
         .send = netdev_vhost_user_send,                         \
         .set_etheraddr = netdev_vhost_user_set_etheraddr,       \
         .get_etheraddr = netdev_vhost_user_get_etheraddr,       \
@@ -1096,9 +1150,11 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
     }
     ds_put_format(ds, "  drops: to the guest %"PRIu64" (ring full after "
                   "%"PRIu64" retries), %"PRIu64" (over the MTU), "
-                  "%"PRIu64" (not running); from the guest %"PRIu64
-                  " (policing)\n", t.failure_drops, t.retries, t.mtu_drops,
+                  "%"PRIu64" (not running), %"PRIu64" (QoS); from the "
+                  "guest %"PRIu64" (policing)\n", t.failure_drops,
+                  t.retries, t.mtu_drops,
                   counter_read(&dev->tx_not_running_drops),
+                  vhost_qos_drops(&dev->qos),
                   counter_read(&dev->rx_policed_drops));
     ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx "
                   "0x%"PRIx32", guest rx 0x%"PRIx32"; rxqs %d, txqs %d\n",

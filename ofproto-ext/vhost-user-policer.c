@@ -46,13 +46,21 @@ void
 vhost_policer_set(struct vhost_policer *policer, unsigned int kbits_rate,
                   unsigned int kbits_burst)
 {
+    vhost_policer_set_bytes(policer, (uint64_t) kbits_rate * 1000 / 8,
+                            (uint64_t) (kbits_burst ? kbits_burst
+                                        : DEFAULT_BURST_KBITS) * 1000 / 8);
+}
+
+void
+vhost_policer_set_bytes(struct vhost_policer *policer, uint64_t rate,
+                        uint64_t burst)
+{
     ovs_spin_lock(&policer->lock);
-    policer->rate = (uint64_t) kbits_rate * 1000 / 8;
-    policer->burst = (uint64_t) (kbits_burst ? kbits_burst
-                                 : DEFAULT_BURST_KBITS) * 1000 / 8;
+    policer->rate = rate;
+    policer->burst = burst;
     policer->tokens = policer->burst;
     policer->last_refill = time_usec();
-    atomic_store_relaxed(&policer->enabled, kbits_rate != 0);
+    atomic_store_relaxed(&policer->enabled, rate != 0);
     ovs_spin_unlock(&policer->lock);
 }
 

@@ -52,6 +52,11 @@ void vhost_policer_destroy(struct vhost_policer *);
 void vhost_policer_set(struct vhost_policer *, unsigned int kbits_rate,
                        unsigned int kbits_burst);
 
+/* Sets the rate (bytes/s, 0 turns policing off) and the bucket size
+ * (bytes); the bucket starts full. */
+void vhost_policer_set_bytes(struct vhost_policer *, uint64_t rate,
+                             uint64_t burst);
+
 static inline bool
 vhost_policer_enabled(struct vhost_policer *policer)
 {
