@@ -231,6 +231,7 @@ struct vhu_pub {
     bool running;
     bool logging;
     uint32_t mtu;
+    int numa_node;
     struct vhu_pub_vring vrings[VHU_MAX_VRINGS];
 };
 
@@ -248,6 +249,7 @@ struct vhu_device {
     uint32_t mtu;
     uint8_t rarp_mac[6];
     bool rarp_pending;
+    int numa_node;              /* See vhu_device_numa_node(). */
 
     _Atomic uint64_t change_seq;
     bool broken;
@@ -292,6 +294,7 @@ void vhu_device_retire_log(struct vhu_device *, struct vhu_log_map *);
 void vhu_device_want_grace(struct vhu_device *);
 void vhu_device_stop_all_rings(struct vhu_device *);
 void vhu_device_publish(struct vhu_device *);
+void vhu_device_learn_numa(struct vhu_device *, const void *addr);
 
 /* message.c. */
 void vhu_msg_free(struct vhu_msg *);

@@ -19,8 +19,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <linux/mempolicy.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -82,6 +84,7 @@ vhu_device_create(const struct vhu_device_options *options)
     dev->offered_protocol_features = (VHU_SUPPORTED_PROTOCOL_FEATURES
                                       & ~options->protocol_features_disabled);
 
+    dev->numa_node = -1;
     atomic_init(&dev->features, 0);
     atomic_init(&dev->change_seq, 1);
     atomic_init(&dev->mem, NULL);
@@ -345,6 +348,7 @@ compute_pub(const struct vhu_device *dev, struct vhu_pub *pub)
     pub->features = features;
     pub->protocol_features = dev->protocol_features;
     pub->mtu = dev->mtu;
+    pub->numa_node = dev->numa_node;
     pub->logging = ((features & VHU_BIT(VHU_F_LOG_ALL))
                     && atomic_load_explicit(&((struct vhu_device *) dev)->log,
                                             memory_order_relaxed));
@@ -459,6 +463,51 @@ vhu_device_mtu(const struct vhu_device *dev)
 
     read_pub(dev, &pub);
     return pub.mtu;
+}
+
+int
+vhu_device_numa_node(const struct vhu_device *dev)
+{
+    struct vhu_pub pub;
+
+    read_pub(dev, &pub);
+    return pub.numa_node;
+}
+
+/* The node of the page at 'addr' (which a ring access will fault in
+ * anyway), or -1. */
+static int
+default_numa_probe(const void *addr)
+{
+    int node = -1;
+
+    if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, addr,
+                MPOL_F_NODE | MPOL_F_ADDR)) {
+        return -1;
+    }
+    return node;
+}
+
+static vhu_numa_probe_fn *numa_probe = default_numa_probe;
+
+void
+vhu_set_numa_probe(vhu_numa_probe_fn *probe)
+{
+    numa_probe = probe ? probe : default_numa_probe;
+}
+
+/* Learns the NUMA node of the guest's memory from 'addr' (control
+ * thread). */
+void
+vhu_device_learn_numa(struct vhu_device *dev, const void *addr)
+{
+    int node = numa_probe(addr);
+
+    if (node != dev->numa_node) {
+        VHU_INFO("%s: guest memory on NUMA node %d", dev->name, node);
+        dev->numa_node = node;
+        vhu_device_changed(dev);
+    }
 }
 
 bool

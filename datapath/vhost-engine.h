@@ -208,6 +208,17 @@ bool vhu_device_is_logging(const struct vhu_device *);
 /* MTU set by NET_SET_MTU, or 0 if none. */
 uint32_t vhu_device_mtu(const struct vhu_device *);
 
+/* The NUMA node of the guest's memory, or -1 if unknown: the node of the
+ * page that holds the descriptor table of the first queue pair's transmit
+ * ring (the ring the data path polls), learned whenever that ring is
+ * published (a new memory table, a restart), as DPDK's back-end learns
+ * it.  vhu_set_numa_probe() replaces the probe, which returns the node of
+ * the page at an address (get_mempolicy(MPOL_F_NODE | MPOL_F_ADDR)), for
+ * tests; NULL restores it. */
+int vhu_device_numa_node(const struct vhu_device *);
+typedef int vhu_numa_probe_fn(const void *addr);
+void vhu_set_numa_probe(vhu_numa_probe_fn *);
+
 /* If the frontend asked, with SEND_RARP, that we announce the guest's MAC
  * and that has not been taken yet, stores it in 'mac' and returns true. */
 bool vhu_device_take_rarp(struct vhu_device *, uint8_t mac[6]);

@@ -177,6 +177,9 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
                 }
             }
         }
+        if (vr == &dev->vrings[1]) {
+            vhu_device_learn_numa(dev, vr->desc);
+        }
         /* Logged first: once live, the indexes are the data path's. */
         VHU_DBG("%s: vring %td live (size %u, avail %u, used %u)",
                 dev->name, vr - dev->vrings, vr->size, vr->last_avail_idx,

@@ -27,6 +27,7 @@
 #include "netdev-vhost-user.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "coverage.h"
@@ -113,6 +114,8 @@ struct netdev_vhost_user {
     struct vhost_policer policer;   /* ingress_policing_rate/burst. */
     struct vhost_qos qos;           /* Egress QoS (the Port's QoS row). */
     bool announced_carrier;         /* Control thread only. */
+    int numa_id;                    /* Control thread only (INT_MIN at
+                                     * first). */
     atomic_uint64_t rx_policed_drops;
 
     /* Sending to a port whose frontend is absent. */
@@ -258,6 +261,8 @@ vhost_enabled_pairs(const struct vhu_device *vdev, unsigned int dir)
     return map;
 }
 
+static int vhost_numa_id(const struct netdev_vhost_user *);
+
 void
 netdev_vhost_user_state_changed(struct netdev *netdev)
 {
@@ -265,6 +270,7 @@ netdev_vhost_user_state_changed(struct netdev *netdev)
     unsigned int n_qp = vhu_device_n_queue_pairs(dev->vdev);
     unsigned int old_n_qp;
     uint8_t mac[6];
+    int numa_id;
 
     atomic_store_relaxed(&dev->rx_enabled,
                          vhost_enabled_pairs(dev->vdev, 1));
@@ -278,6 +284,18 @@ netdev_vhost_user_state_changed(struct netdev *netdev)
                              RARP_PENDING | eth_addr_to_uint64(ea));
         VLOG_INFO("%s: frontend asked to announce "ETH_ADDR_FMT,
                   netdev_get_name(netdev), ETH_ADDR_ARGS(ea));
+    }
+
+    /* A new NUMA node for the guest's memory: the PMD threads' rxqs are
+     * placed again. */
+    numa_id = vhost_numa_id(dev);
+    if (numa_id != dev->numa_id) {
+        if (dev->numa_id != INT_MIN) {
+            VLOG_INFO("%s: guest memory on NUMA node %d (was %d)",
+                      netdev_get_name(netdev), numa_id, dev->numa_id);
+            netdev_request_reconfigure(netdev);
+        }
+        dev->numa_id = numa_id;
     }
 
     /* The number of rxqs follows the queue pairs of the last frontend
@@ -338,6 +356,7 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->rx_policed_drops, 0);
     vhost_policer_init(&dev->policer);
     vhost_qos_init(&dev->qos);
+    dev->numa_id = INT_MIN;
     atomic_init(&dev->tx_not_running_drops, 0);
     atomic_init(&dev->rx_admin_down_drops, 0);
     atomic_init(&dev->tx_admin_down_drops, 0);
@@ -548,12 +567,25 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
     return 0;
 }
 
-/* The guest's memory is wherever the frontend put it; on a machine with one
- * NUMA node that is node 0. */
+/* The NUMA node of the guest's memory, as the engine learned it from the
+ * rings (dpif-netdev then prefers PMD threads of that node for the port's
+ * rxqs); before a frontend set the rings up, the machine's only node, if
+ * it has one, otherwise unspecified. */
 static int
-netdev_vhost_user_get_numa_id(const struct netdev *netdev OVS_UNUSED)
+vhost_numa_id(const struct netdev_vhost_user *dev)
 {
+    int node = vhu_device_numa_node(dev->vdev);
+
+    if (node >= 0 && ovs_numa_numa_id_is_valid(node)) {
+        return node;
+    }
     return ovs_numa_get_n_numas() == 1 ? 0 : NETDEV_NUMA_UNSPEC;
+}
+
+static int
+netdev_vhost_user_get_numa_id(const struct netdev *netdev)
+{
+    return vhost_numa_id(netdev_vhost_user_cast(netdev));
 }
 
 /* Up once the guest's driver runs and the rings of a queue pair are

@@ -598,6 +598,54 @@ test_truncated_log(void)
     fe_destroy(&fe);
 }
 
+static int fake_node;
+
+static int
+fake_numa_probe(const void *addr)
+{
+    (void) addr;
+    return fake_node;
+}
+
+/* The NUMA node of the guest's memory is learned from the first queue
+ * pair's transmit ring when it goes live, again with a new memory table,
+ * and a change is announced. */
+static void
+test_numa_learned(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+    };
+    uint64_t seq;
+    struct fe fe;
+
+    /* The real probe: this machine's memory is on some node. */
+    fe_setup(&fe, &opts);
+    CHECK(vhu_device_numa_node(fe.dev) >= 0, "node %d",
+          vhu_device_numa_node(fe.dev));
+    fe_destroy(&fe);
+
+    vhu_set_numa_probe(fake_numa_probe);
+    fake_node = 3;
+    fe_init(&fe, 1);
+    CHECK(vhu_device_numa_node(fe.dev) == -1, "node known without memory");
+    fe_destroy(&fe);
+    fe_setup(&fe, &opts);
+    CHECK(vhu_device_numa_node(fe.dev) == 3, "node %d, expected 3",
+          vhu_device_numa_node(fe.dev));
+
+    /* The guest's memory moved: a new table, the rings published again. */
+    fake_node = 1;
+    seq = vhu_device_change_seq(fe.dev);
+    fe_send_mem_table(&fe);
+    fe_grace(&fe);
+    CHECK(vhu_device_numa_node(fe.dev) == 1, "node %d, expected 1",
+          vhu_device_numa_node(fe.dev));
+    CHECK(vhu_device_change_seq(fe.dev) != seq, "change not announced");
+    fe_destroy(&fe);
+    vhu_set_numa_probe(NULL);
+}
+
 const struct test memory_tests[] = {
     { "mem-table-overlap", test_overlap },
     { "mem-table-overlap-uva", test_overlap_uva },
@@ -622,5 +670,6 @@ const struct test memory_tests[] = {
     { "mem-ring-memory-gone", test_ring_memory_gone },
     { "mem-truncated", test_truncated },
     { "mem-truncated-log", test_truncated_log },
+    { "mem-numa-learned", test_numa_learned },
     { NULL, NULL },
 };
