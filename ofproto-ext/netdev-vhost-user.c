@@ -81,6 +81,18 @@ struct vhost_qp_counters {
     atomic_uint64_t tx_retries;
 };
 
+/* What the PMD threads that send to one queue pair write: its lock and
+ * counters, on a cache line of their own, so that threads sending to
+ * different pairs never share a line (they shared one, four locks to a
+ * line, with the counters on others). */
+struct vhost_txq {
+    PADDED_MEMBERS(CACHE_LINE_SIZE,
+        struct ovs_spin lock;
+        struct vhost_qp_counters counters;
+    );
+};
+BUILD_ASSERT_DECL(sizeof(struct vhost_txq) == CACHE_LINE_SIZE);
+
 struct netdev_vhost_user {
     struct netdev up;
 
@@ -125,8 +137,8 @@ struct netdev_vhost_user {
     atomic_uint64_t rx_admin_down_drops;
     atomic_uint64_t tx_admin_down_drops;
 
-    struct ovs_spin tx_locks[VHU_MAX_QUEUE_PAIRS];
-    struct vhost_qp_counters qp_counters[VHU_MAX_QUEUE_PAIRS];
+    OVS_ALIGNED_VAR(CACHE_LINE_SIZE) struct vhost_txq
+        txqs[VHU_MAX_QUEUE_PAIRS];
 };
 
 /* In 'rarp' of struct netdev_vhost_user: a RARP is pending. */
@@ -193,7 +205,7 @@ vhost_tx_totals(const struct netdev_vhost_user *dev)
     struct vhost_tx_totals t = { 0, 0, 0 };
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-        const struct vhost_qp_counters *c = &dev->qp_counters[qp];
+        const struct vhost_qp_counters *c = &dev->txqs[qp].counters;
 
         t.failure_drops += counter_read(&c->tx_failure_drops);
         t.mtu_drops += counter_read(&c->tx_mtu_drops);
@@ -361,9 +373,9 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->rx_admin_down_drops, 0);
     atomic_init(&dev->tx_admin_down_drops, 0);
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
-        struct vhost_qp_counters *c = &dev->qp_counters[i];
+        struct vhost_qp_counters *c = &dev->txqs[i].counters;
 
-        ovs_spin_init(&dev->tx_locks[i]);
+        ovs_spin_init(&dev->txqs[i].lock);
         atomic_init(&c->tx_failure_drops, 0);
         atomic_init(&c->tx_mtu_drops, 0);
         atomic_init(&c->tx_retries, 0);
@@ -405,7 +417,7 @@ netdev_vhost_user_destruct(struct netdev *netdev)
     vhost_user_conn_destroy(dev->conn);
     vhu_device_destroy(dev->vdev);
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
-        ovs_spin_destroy(&dev->tx_locks[i]);
+        ovs_spin_destroy(&dev->txqs[i].lock);
     }
     vhost_policer_destroy(&dev->policer);
     vhost_qos_destroy(&dev->qos);
@@ -1040,7 +1052,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     atomic_read_relaxed(&dev->tx_retries_max, &retries_max);
 
     /* Several PMD threads may map their queues onto one pair. */
-    ovs_spin_lock(&dev->tx_locks[qp]);
+    ovs_spin_lock(&dev->txqs[qp].lock);
     while (sent < n) {
         int done = vhu_enqueue_burst(dev->vdev, qp, frames + sent,
                                      n - sent);
@@ -1055,7 +1067,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
             retries++;
         }
     }
-    c = &dev->qp_counters[qp];
+    c = &dev->txqs[qp].counters;
     if (retries) {
         COVERAGE_ADD(vhost_user_tx_retry, retries);
         counter_add(&c->tx_retries, retries);
@@ -1066,7 +1078,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     if (too_long) {
         counter_add(&c->tx_mtu_drops, too_long);
     }
-    ovs_spin_unlock(&dev->tx_locks[qp]);
+    ovs_spin_unlock(&dev->txqs[qp].lock);
     VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     if (OVS_UNLIKELY(sent < n || too_long)) {
         /* The ring's own count, for vhost-user/show. */
