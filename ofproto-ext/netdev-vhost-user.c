@@ -834,6 +834,114 @@ netdev_vhost_user_get_qos(const struct netdev *netdev, const char **typep,
 }
 
 static int
+netdev_vhost_user_set_queue(struct netdev *netdev, unsigned int queue_id,
+                            const struct smap *details)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_qos_set_queue(&dev->qos, queue_id, details);
+}
+
+static int
+netdev_vhost_user_get_queue(const struct netdev *netdev,
+                            unsigned int queue_id, struct smap *details)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_qos_get_queue(&dev->qos, queue_id, details);
+}
+
+static int
+netdev_vhost_user_delete_queue(struct netdev *netdev, unsigned int queue_id)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_qos_delete_queue(&dev->qos, queue_id);
+}
+
+static int
+netdev_vhost_user_get_queue_stats(const struct netdev *netdev,
+                                  unsigned int queue_id,
+                                  struct netdev_queue_stats *stats)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_qos_get_queue_stats(&dev->qos, queue_id, stats);
+}
+
+/* A queue dump: the queue ids when it started. */
+struct vhost_queue_dump {
+    unsigned int *ids;
+    size_t n, next;
+};
+
+static int
+netdev_vhost_user_queue_dump_start(const struct netdev *netdev,
+                                   void **statep)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    struct vhost_queue_dump *dump = xzalloc(sizeof *dump);
+    int error = vhost_qos_queue_ids(&dev->qos, &dump->ids, &dump->n);
+
+    if (error) {
+        free(dump);
+        return error;
+    }
+    *statep = dump;
+    return 0;
+}
+
+static int
+netdev_vhost_user_queue_dump_next(const struct netdev *netdev, void *state,
+                                  unsigned int *queue_id,
+                                  struct smap *details)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    struct vhost_queue_dump *dump = state;
+
+    while (dump->next < dump->n) {
+        *queue_id = dump->ids[dump->next++];
+        if (!vhost_qos_get_queue(&dev->qos, *queue_id, details)) {
+            return 0;
+        }
+    }
+    return EOF;
+}
+
+static int
+netdev_vhost_user_queue_dump_done(const struct netdev *netdev OVS_UNUSED,
+                                  void *state)
+{
+    struct vhost_queue_dump *dump = state;
+
+    free(dump->ids);
+    free(dump);
+    return 0;
+}
+
+static int
+netdev_vhost_user_dump_queue_stats(const struct netdev *netdev,
+                                   netdev_dump_queue_stats_cb *cb, void *aux)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    unsigned int *ids;
+    size_t n;
+    int error = vhost_qos_queue_ids(&dev->qos, &ids, &n);
+
+    for (size_t i = 0; !error && i < n; i++) {
+        struct netdev_queue_stats stats;
+
+        if (!vhost_qos_get_queue_stats(&dev->qos, ids[i], &stats)) {
+            cb(ids[i], &stats, aux);
+        }
+    }
+    if (!error) {
+        free(ids);
+    }
+    return error;
+}
+
+static int
 netdev_vhost_user_get_qos_types(const struct netdev *netdev OVS_UNUSED,
                                 struct sset *types)
 {
@@ -1133,6 +1241,14 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
             = netdev_vhost_user_get_qos_capabilities,           \
         .get_qos = netdev_vhost_user_get_qos,                   \
         .set_qos = netdev_vhost_user_set_qos,                   \
+        .get_queue = netdev_vhost_user_get_queue,               \
+        .set_queue = netdev_vhost_user_set_queue,               \
+        .delete_queue = netdev_vhost_user_delete_queue,         \
+        .get_queue_stats = netdev_vhost_user_get_queue_stats,   \
+        .queue_dump_start = netdev_vhost_user_queue_dump_start, \
+        .queue_dump_next = netdev_vhost_user_queue_dump_next,   \
+        .queue_dump_done = netdev_vhost_user_queue_dump_done,   \
+        .dump_queue_stats = netdev_vhost_user_dump_queue_stats, \
         .send = netdev_vhost_user_send,                         \
         .set_etheraddr = netdev_vhost_user_set_etheraddr,       \
         .get_etheraddr = netdev_vhost_user_get_etheraddr,       \

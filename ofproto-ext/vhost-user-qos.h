@@ -18,36 +18,63 @@
 #define VHOST_USER_QOS_H 1
 
 /* Egress QoS of a vhost-user port (the QoS row of its Port, which
- * neutron's QoS agent writes for a bandwidth-limit rule), as OVS-DPDK
- * offers it: type "egress-policer", other_config "cir" (bytes/s) and "cbs"
- * (bytes), metered as OVS-DPDK meters (vhost-user-policer.h) on what the
- * switch sends to the guest.  Frames over the rate are dropped and
- * counted (ovs_tx_qos_drops).  Any other type is refused with a log line
- * and a "qos_error" status key, never ignored in silence.
+ * neutron's QoS agent writes for a bandwidth-limit rule), the two types
+ * OVS-DPDK offers, metered as it meters (rates in bytes/s, buckets in
+ * bytes, full to start with, a frame counted without its Ethernet header)
+ * on what the switch sends to the guest:
  *
- * vhost_qos_set(), _get() and _error() are the main thread's (the bridge
- * configures QoS); vhost_qos_run() is the PMD threads'. */
+ *   egress-policer  "cir", "cbs": one bucket; a frame passes if it fits.
+ *   trtcm-policer   "cir", "cbs", "eir", "ebs" (RFC 4115 two-rate
+ *                   three-color meter) for the port, and the same for each
+ *                   queue (a flow's set_queue); a frame is colored by its
+ *                   queue's meter (queue 0 if its queue has none), then by
+ *                   the port's, color aware, and dropped if red.
+ *
+ * Frames dropped are counted (ovs_tx_qos_drops).  Any other type is
+ * refused with a log line and a "qos_error" status key, never ignored in
+ * silence.
+ *
+ * Configuration is the main thread's; vhost_qos_run() is the PMD
+ * threads'.  One spinlock covers the meters and the queues. */
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "openvswitch/hmap.h"
 #include "openvswitch/types.h"
 #include "ovs-atomic.h"
-#include "vhost-user-policer.h"
+#include "ovs-thread.h"
 
 struct dp_packet_batch;
 struct netdev_qos_capabilities;
+struct netdev_queue_stats;
 struct smap;
 struct sset;
 
+/* A two-rate meter (an egress-policer uses only its committed bucket). */
+struct vhost_meter {
+    uint64_t cir, cbs, eir, ebs;    /* Bytes/s, bytes. */
+    uint64_t tc, te;                /* Tokens in each bucket. */
+};
+
+enum vhost_qos_kind {
+    VHOST_QOS_NONE,
+    VHOST_QOS_EGRESS_POLICER,
+    VHOST_QOS_TRTCM_POLICER,
+};
+
 struct vhost_qos {
-    struct vhost_policer policer;
+    atomic_bool enabled;            /* Read by PMD threads unlocked. */
     atomic_uint64_t drops;
 
+    struct ovs_spin lock;           /* Covers what follows. */
+    enum vhost_qos_kind kind;
+    struct vhost_meter meter;       /* The port's. */
+    long long int last_refill;      /* time_usec(). */
+    struct hmap queues;             /* trtcm-policer: struct vhost_queue. */
+
     /* Main thread only. */
-    const char *type;           /* "" if none. */
-    uint64_t cir, cbs;          /* As configured. */
-    char *error;                /* Why the configured QoS is refused. */
+    char *error;                    /* Why the configuration is refused. */
 };
 
 void vhost_qos_init(struct vhost_qos *);
@@ -55,23 +82,34 @@ void vhost_qos_destroy(struct vhost_qos *);
 
 int vhost_qos_set(struct vhost_qos *, const char *port, const char *type,
                   const struct smap *details);
-int vhost_qos_get(const struct vhost_qos *, const char **typep,
+int vhost_qos_get(struct vhost_qos *, const char **typep,
                   struct smap *details);
 void vhost_qos_get_types(struct sset *types);
 int vhost_qos_get_capabilities(const char *type,
                                struct netdev_qos_capabilities *);
 const char *vhost_qos_error(const struct vhost_qos *);
 
-/* Drops (and counts) the packets of 'batch' over the rate, if QoS is on. */
+int vhost_qos_set_queue(struct vhost_qos *, unsigned int queue_id,
+                        const struct smap *details);
+int vhost_qos_get_queue(struct vhost_qos *, unsigned int queue_id,
+                        struct smap *details);
+int vhost_qos_delete_queue(struct vhost_qos *, unsigned int queue_id);
+int vhost_qos_get_queue_stats(struct vhost_qos *, unsigned int queue_id,
+                              struct netdev_queue_stats *);
+int vhost_qos_queue_ids(struct vhost_qos *, unsigned int **ids,
+                        size_t *n);
+
+void vhost_qos_run__(struct vhost_qos *, struct dp_packet_batch *);
+
+/* Drops (and counts) the packets of 'batch' that QoS does not let pass. */
 static inline void
 vhost_qos_run(struct vhost_qos *qos, struct dp_packet_batch *batch)
 {
-    if (vhost_policer_enabled(&qos->policer)) {
-        int dropped = vhost_policer_run(&qos->policer, batch);
+    bool enabled;
 
-        if (dropped) {
-            atomic_add_relaxed(&qos->drops, dropped, &(uint64_t) { 0 });
-        }
+    atomic_read_relaxed(&qos->enabled, &enabled);
+    if (enabled) {
+        vhost_qos_run__(qos, batch);
     }
 }
 
