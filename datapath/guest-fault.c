@@ -163,6 +163,7 @@ replace_mapping(uintptr_t start, size_t len)
     if (p == MAP_FAILED) {
         return false;
     }
+    (void) madvise(p, len, MADV_DONTDUMP);
     if (munlock(p, len) || mprotect(p, len, PROT_READ | PROT_WRITE)
         || mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
                   (void *) start) == MAP_FAILED) {

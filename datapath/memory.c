@@ -90,7 +90,9 @@ ranges_overlap(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
  * ovs-ctl uses) would otherwise fault in and pin all of a guest's memory
  * the moment it is mapped.  The mapping starts inaccessible, which the
  * kernel does not populate, is unlocked, and only then made accessible.
- * Returns MAP_FAILED with errno set on failure. */
+ * It is left out of core dumps (MADV_DONTDUMP): a core of the switch
+ * would otherwise hold every guest's memory.  Returns MAP_FAILED with
+ * errno set on failure. */
 void *
 vhu_mmap_guest(size_t len, int fd, off_t offset)
 {
@@ -104,6 +106,10 @@ vhu_mmap_guest(size_t len, int fd, off_t offset)
         munmap(addr, len);
         errno = error;
         addr = MAP_FAILED;
+    }
+    if (addr != MAP_FAILED) {
+        /* Only an older kernel refuses it: then the core is larger. */
+        (void) madvise(addr, len, MADV_DONTDUMP);
     }
     return addr;
 }
