@@ -541,7 +541,12 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
     if (dev->socket_path) {
         smap_add(args, "socket", dev->socket_path);
     }
-    smap_add(args, "status", connected ? "connected" : "disconnected");
+    /* As OVS-DPDK: "connected" once the device is ready (its new_device()
+     * callback); the socket's own state under a key of its own. */
+    smap_add(args, "status",
+             connected && vhu_device_is_running(dev->vdev)
+             ? "connected" : "disconnected");
+    smap_add(args, "socket_status", connected ? "connected" : "disconnected");
     /* The guest's MTU, if the frontend told us (NET_SET_MTU, from QEMU's
      * host_mtu), otherwise the port's. */
     smap_add_format(args, "mtu", "%d", (vhu_device_mtu(dev->vdev)
