@@ -78,6 +78,13 @@ static struct fault_slot slots[FAULT_SLOTS];
 static _Atomic unsigned int n_slots_used; /* High-water mark. */
 static pthread_mutex_t slots_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/* The last address that this thread recovered from: the same address
+ * faulting again right away means the replacement did not help, and the
+ * fault is fatal rather than retried forever.  (Initial-exec TLS: safe in
+ * a signal handler.) */
+static __thread uintptr_t last_fault_addr
+    __attribute__((tls_model("initial-exec")));
+
 /* Mappings replaced so far, and the eventfd that tells. */
 static _Atomic uint64_t n_faults;
 static _Atomic int fault_eventfd = -1;
@@ -214,6 +221,7 @@ vhu_fault_recover(const void *addr)
             if (state == FAULT_FAILED) {
                 return false;
             }
+            last_fault_addr = a;
             atomic_fetch_add_explicit(&n_faults, 1, memory_order_release);
             fd = atomic_load_explicit(&fault_eventfd, memory_order_relaxed);
             if (fd >= 0) {
@@ -229,7 +237,11 @@ vhu_fault_recover(const void *addr)
             sched_yield();
             state = atomic_load_explicit(&s->state, memory_order_acquire);
         }
-        return state == FAULT_REPLACED;
+        if (state != FAULT_REPLACED || last_fault_addr == a) {
+            return false;
+        }
+        last_fault_addr = a;
+        return true;
     }
     return false;
 }

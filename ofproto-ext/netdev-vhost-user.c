@@ -680,9 +680,14 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     unsigned int n_qp = MAX(1, netdev->n_rxq);
     size_t n = 0;
 
-    custom->counters = xcalloc(9 + 9 * n_qp, sizeof *custom->counters);
+    /* The port's counters, then each queue pair's. */
+    enum { N_PORT_COUNTERS = 9, N_QP_COUNTERS = 9 };
+    const size_t n_max = N_PORT_COUNTERS + N_QP_COUNTERS * n_qp;
+
+    custom->counters = xcalloc(n_max, sizeof *custom->counters);
 #define ADD_COUNTER(VALUE, ...)                                         \
     do {                                                                \
+        ovs_assert(n < n_max);                                          \
         custom->counters[n].value = (VALUE);                            \
         snprintf(custom->counters[n].name,                              \
                  sizeof custom->counters[n].name, __VA_ARGS__);         \

@@ -32,7 +32,7 @@ vhost_policer_init(struct vhost_policer *policer)
 {
     atomic_init(&policer->enabled, false);
     ovs_spin_init(&policer->lock);
-    policer->rate = policer->burst = policer->tokens = 0;
+    policer->rate = policer->burst = policer->tokens = policer->frac = 0;
     policer->last_refill = 0;
 }
 
@@ -59,6 +59,7 @@ vhost_policer_set_bytes(struct vhost_policer *policer, uint64_t rate,
     policer->rate = rate;
     policer->burst = burst;
     policer->tokens = policer->burst;
+    policer->frac = 0;
     policer->last_refill = time_usec();
     atomic_store_relaxed(&policer->enabled, rate != 0);
     ovs_spin_unlock(&policer->lock);
@@ -76,15 +77,8 @@ vhost_policer_refill(struct vhost_policer *policer)
         return;
     }
     policer->last_refill = now;
-    if (elapsed >= 1000000 * (policer->burst / policer->rate + 1)) {
-        /* Long enough to fill the bucket (and to overflow the product
-         * below at high rates). */
-        policer->tokens = policer->burst;
-    } else {
-        policer->tokens = MIN(policer->burst,
-                              policer->tokens
-                              + elapsed * policer->rate / 1000000);
-    }
+    vhost_bucket_refill(&policer->tokens, &policer->frac, policer->rate,
+                        policer->burst, elapsed);
 }
 
 int
@@ -92,8 +86,9 @@ vhost_policer_run(struct vhost_policer *policer,
                   struct dp_packet_batch *batch)
 {
     const size_t n = dp_packet_batch_size(batch);
+    struct dp_packet *drops[NETDEV_MAX_BURST];
     struct dp_packet *packet;
-    int dropped = 0;
+    size_t dropped = 0;
     size_t i;
 
     ovs_spin_lock(&policer->lock);
@@ -112,10 +107,13 @@ vhost_policer_run(struct vhost_policer *policer,
             policer->tokens -= bytes;
             dp_packet_batch_refill(batch, packet, i);
         } else {
-            dp_packet_delete(packet);
-            dropped++;
+            drops[dropped++] = packet;
         }
     }
     ovs_spin_unlock(&policer->lock);
+    /* Freed outside the lock that other PMD threads spin on. */
+    for (i = 0; i < dropped; i++) {
+        dp_packet_delete(drops[i]);
+    }
     return dropped;
 }

@@ -35,12 +35,45 @@
 
 struct dp_packet_batch;
 
+/* Largest rate (bytes/s) and bucket (bytes) a meter takes: the products
+ * below stay within 64 bits. */
+#define VHOST_METER_MAX (UINT64_C(1) << 40)
+
+/* Adds to a bucket of 'size' bytes that fills at 'rate' bytes/s the
+ * tokens of 'us' microseconds, carrying the fraction of a token in
+ * '*frac' (millionths) to the next refill: batches a few microseconds
+ * apart would otherwise earn nothing at low rates.  'rate' and 'size' are
+ * at most VHOST_METER_MAX. */
+static inline void
+vhost_bucket_refill(uint64_t *tokens, uint64_t *frac, uint64_t rate,
+                    uint64_t size, long long int us)
+{
+    if (us <= 0) {
+        return;
+    }
+    if (!rate || (uint64_t) us >= 1000000 * (size / rate + 1)) {
+        /* Long enough to fill it (or a rate of 0: nothing to add). */
+        *tokens = rate ? size : *tokens;
+        *frac = 0;
+    } else {
+        uint64_t acc = (uint64_t) us * rate + *frac;
+
+        *tokens += acc / 1000000;
+        *frac = acc % 1000000;
+        if (*tokens >= size) {
+            *tokens = size;
+            *frac = 0;
+        }
+    }
+}
+
 struct vhost_policer {
     atomic_bool enabled;        /* Read by PMD threads without the lock. */
     struct ovs_spin lock;
     uint64_t rate;              /* Bytes per second; 0 if off. */
     uint64_t burst;             /* Bucket size in bytes. */
     uint64_t tokens;            /* Bytes that may pass now. */
+    uint64_t frac;              /* And millionths of a byte. */
     long long int last_refill;  /* time_usec() of the last refill. */
 };
 

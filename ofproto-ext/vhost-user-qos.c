@@ -60,6 +60,7 @@ meter_init(struct vhost_meter *m, uint64_t cir, uint64_t cbs, uint64_t eir,
     m->ebs = ebs;
     m->tc = cbs;
     m->te = ebs;
+    m->fc = m->fe = 0;
 }
 
 /* Reads a meter's parameters from 'details'; the egress-policer has no
@@ -96,20 +97,19 @@ meter_to_details(const struct vhost_meter *m, struct smap *details,
 /* Adds the tokens of 'us' microseconds to each bucket (RFC 4115: the two
  * fill independently). */
 static void
-bucket_refill(uint64_t *tokens, uint64_t rate, uint64_t size, long long us)
-{
-    if (rate && us >= 1000000 * (long long) (size / rate + 1)) {
-        *tokens = size;
-    } else {
-        *tokens = MIN(size, *tokens + (uint64_t) us * rate / 1000000);
-    }
-}
-
-static void
 meter_refill(struct vhost_meter *m, long long int us)
 {
-    bucket_refill(&m->tc, m->cir, m->cbs, us);
-    bucket_refill(&m->te, m->eir, m->ebs, us);
+    vhost_bucket_refill(&m->tc, &m->fc, m->cir, m->cbs, us);
+    vhost_bucket_refill(&m->te, &m->fe, m->eir, m->ebs, us);
+}
+
+/* True if the parameters of 'm' are within what the meter computes
+ * with. */
+static bool
+meter_in_range(const struct vhost_meter *m)
+{
+    return (m->cir <= VHOST_METER_MAX && m->cbs <= VHOST_METER_MAX
+            && m->eir <= VHOST_METER_MAX && m->ebs <= VHOST_METER_MAX);
 }
 
 /* Colors a frame of 'len' bytes, color blind ('in' GREEN) or aware, as
@@ -143,14 +143,23 @@ queue_find(const struct vhost_qos *qos, unsigned int queue_id)
     return NULL;
 }
 
+/* Moves the queues of 'qos' to 'old' (the caller frees them with
+ * queues_free(), outside the lock). */
 static void
-queues_clear(struct vhost_qos *qos)
+queues_take(struct vhost_qos *qos, struct hmap *old)
+{
+    hmap_swap(&qos->queues, old);
+}
+
+static void
+queues_free(struct hmap *queues)
 {
     struct vhost_queue *q;
 
-    HMAP_FOR_EACH_POP (q, node, &qos->queues) {
+    HMAP_FOR_EACH_POP (q, node, queues) {
         free(q);
     }
+    hmap_destroy(queues);
 }
 
 /* The whole configuration. */
@@ -171,8 +180,7 @@ vhost_qos_init(struct vhost_qos *qos)
 void
 vhost_qos_destroy(struct vhost_qos *qos)
 {
-    queues_clear(qos);
-    hmap_destroy(&qos->queues);
+    queues_free(&qos->queues);
     ovs_spin_destroy(&qos->lock);
     free(qos->error);
 }
@@ -185,10 +193,12 @@ static void
 qos_configure(struct vhost_qos *qos, enum vhost_qos_kind kind,
               const struct vhost_meter *m)
 {
+    struct hmap old = HMAP_INITIALIZER(&old);
+
     ovs_spin_lock(&qos->lock);
     if (kind != qos->kind || !meter_params_equal(m, &qos->meter)) {
         if (kind != qos->kind) {
-            queues_clear(qos);
+            queues_take(qos, &old);
         }
         qos->kind = kind;
         qos->meter = *m;
@@ -196,6 +206,7 @@ qos_configure(struct vhost_qos *qos, enum vhost_qos_kind kind,
     }
     atomic_store_relaxed(&qos->enabled, kind != VHOST_QOS_NONE);
     ovs_spin_unlock(&qos->lock);
+    queues_free(&old);
 }
 
 static void
@@ -231,7 +242,7 @@ vhost_qos_set(struct vhost_qos *qos, const char *port, const char *type,
     } else {
         meter_from_details(&m, details, kind == VHOST_QOS_TRTCM_POLICER);
         /* As OVS-DPDK, whose meters refuse a zero rate or bucket. */
-        if (m.cir && m.cbs
+        if (m.cir && m.cbs && meter_in_range(&m)
             && (kind == VHOST_QOS_EGRESS_POLICER || (m.eir && m.ebs)
                 || (!m.eir && !m.ebs))) {
             if (kind != qos->kind || !meter_params_equal(&m, &qos->meter)) {
@@ -244,9 +255,11 @@ vhost_qos_set(struct vhost_qos *qos, const char *port, const char *type,
             return 0;
         }
         error = xasprintf("QoS %s needs other_config:cir and "
-                          "other_config:cbs above 0%s", type,
+                          "other_config:cbs above 0%s, and none above %"
+                          PRIu64, type,
                           kind == VHOST_QOS_TRTCM_POLICER
-                          ? ", and eir and ebs both above 0 or both 0" : "");
+                          ? ", eir and ebs both above 0 or both 0" : "",
+                          VHOST_METER_MAX);
         retval = EINVAL;
     }
 
@@ -262,7 +275,7 @@ int
 vhost_qos_get(struct vhost_qos *qos, const char **typep,
               struct smap *details)
 {
-    ovs_spin_lock(&qos->lock);
+    /* The main thread alone changes the kind and the parameters. */
     *typep = (qos->kind == VHOST_QOS_EGRESS_POLICER ? EGRESS_POLICER
               : qos->kind == VHOST_QOS_TRTCM_POLICER ? TRTCM_POLICER
               : "");
@@ -270,7 +283,6 @@ vhost_qos_get(struct vhost_qos *qos, const char **typep,
         meter_to_details(&qos->meter, details,
                          qos->kind == VHOST_QOS_TRTCM_POLICER);
     }
-    ovs_spin_unlock(&qos->lock);
     return 0;
 }
 
@@ -307,75 +319,70 @@ int
 vhost_qos_set_queue(struct vhost_qos *qos, unsigned int queue_id,
                     const struct smap *details)
 {
-    struct vhost_queue *q;
+    struct vhost_queue *q, *new = NULL;
     struct vhost_meter m;
-    int error = 0;
 
-    ovs_spin_lock(&qos->lock);
     if (qos->kind != VHOST_QOS_TRTCM_POLICER) {
-        error = EOPNOTSUPP;
-        goto out;
+        return EOPNOTSUPP;
     }
     if (queue_id == 0 && smap_is_empty(details)) {
         /* The bridge's default queue: the port's parameters. */
-        m = qos->meter;
-        meter_init(&m, m.cir, m.cbs, m.eir, m.ebs);
+        meter_init(&m, qos->meter.cir, qos->meter.cbs, qos->meter.eir,
+                   qos->meter.ebs);
     } else {
         meter_from_details(&m, details, true);
-        if (!m.cir || !m.cbs || !m.eir != !m.ebs) {
-            error = EINVAL;
-            goto out;
+        if (!m.cir || !m.cbs || !m.eir != !m.ebs || !meter_in_range(&m)) {
+            return EINVAL;
         }
     }
+
+    /* Allocated outside the lock that PMD threads spin on. */
     q = queue_find(qos, queue_id);
     if (!q) {
-        q = xzalloc(sizeof *q);
-        q->queue_id = queue_id;
-        q->created = time_msec();
-        hmap_insert(&qos->queues, &q->node, hash_int(queue_id, 0));
+        new = xzalloc(sizeof *new);
+        new->queue_id = queue_id;
+        new->created = time_msec();
+        new->meter = m;
     } else if (meter_params_equal(&m, &q->meter)) {
-        goto out;
+        return 0;
     }
-    q->meter = m;
-out:
+    ovs_spin_lock(&qos->lock);
+    if (new) {
+        hmap_insert(&qos->queues, &new->node, hash_int(queue_id, 0));
+    } else {
+        q->meter = m;
+    }
     ovs_spin_unlock(&qos->lock);
-    return error;
+    return 0;
 }
 
 int
 vhost_qos_get_queue(struct vhost_qos *qos, unsigned int queue_id,
                     struct smap *details)
 {
-    const struct vhost_queue *q;
-    int error = 0;
+    /* The main thread alone changes the queues and their parameters. */
+    const struct vhost_queue *q = queue_find(qos, queue_id);
 
-    ovs_spin_lock(&qos->lock);
-    q = queue_find(qos, queue_id);
-    if (q) {
-        meter_to_details(&q->meter, details, true);
-    } else {
-        error = qos->kind == VHOST_QOS_TRTCM_POLICER ? ENOENT : EOPNOTSUPP;
+    if (!q) {
+        return qos->kind == VHOST_QOS_TRTCM_POLICER ? ENOENT : EOPNOTSUPP;
     }
-    ovs_spin_unlock(&qos->lock);
-    return error;
+    meter_to_details(&q->meter, details, true);
+    return 0;
 }
 
 int
 vhost_qos_delete_queue(struct vhost_qos *qos, unsigned int queue_id)
 {
-    struct vhost_queue *q;
-    int error = 0;
+    struct vhost_queue *q = queue_find(qos, queue_id);
 
-    ovs_spin_lock(&qos->lock);
-    q = queue_find(qos, queue_id);
-    if (q) {
-        hmap_remove(&qos->queues, &q->node);
-        free(q);
-    } else {
-        error = qos->kind == VHOST_QOS_TRTCM_POLICER ? ENOENT : EOPNOTSUPP;
+    if (!q) {
+        return qos->kind == VHOST_QOS_TRTCM_POLICER ? ENOENT : EOPNOTSUPP;
     }
+    ovs_spin_lock(&qos->lock);
+    hmap_remove(&qos->queues, &q->node);
     ovs_spin_unlock(&qos->lock);
-    return error;
+    free(q);
+    return 0;
 }
 
 int
@@ -413,19 +420,17 @@ compare_uint(const void *a_, const void *b_)
 int
 vhost_qos_queue_ids(struct vhost_qos *qos, unsigned int **ids, size_t *n)
 {
+    /* The main thread alone changes the queues. */
     const struct vhost_queue *q;
     size_t i = 0;
 
-    ovs_spin_lock(&qos->lock);
     if (qos->kind != VHOST_QOS_TRTCM_POLICER) {
-        ovs_spin_unlock(&qos->lock);
         return EOPNOTSUPP;
     }
     *ids = xmalloc((hmap_count(&qos->queues) + 1) * sizeof **ids);
     HMAP_FOR_EACH (q, node, &qos->queues) {
         (*ids)[i++] = q->queue_id;
     }
-    ovs_spin_unlock(&qos->lock);
     qsort(*ids, i, sizeof **ids, compare_uint);
     *n = i;
     return 0;
@@ -461,13 +466,19 @@ void
 vhost_qos_run__(struct vhost_qos *qos, struct dp_packet_batch *batch)
 {
     const size_t n = dp_packet_batch_size(batch);
+    struct dp_packet *drops[NETDEV_MAX_BURST];
     struct dp_packet *packet;
     long long int now, us;
-    uint64_t dropped = 0;
+    size_t dropped = 0;
     struct vhost_queue *q;
     size_t i;
 
     ovs_spin_lock(&qos->lock);
+    if (qos->kind == VHOST_QOS_NONE) {
+        /* Turned off since the caller looked. */
+        ovs_spin_unlock(&qos->lock);
+        return;
+    }
     now = time_usec();
     us = now - qos->last_refill;
     if (us > 0) {
@@ -490,11 +501,15 @@ vhost_qos_run__(struct vhost_qos *qos, struct dp_packet_batch *batch)
         if (color != RED) {
             dp_packet_batch_refill(batch, packet, i);
         } else {
-            dp_packet_delete(packet);
-            dropped++;
+            drops[dropped++] = packet;
         }
     }
     ovs_spin_unlock(&qos->lock);
+
+    /* Freed outside the lock that other PMD threads spin on. */
+    for (i = 0; i < dropped; i++) {
+        dp_packet_delete(drops[i]);
+    }
     if (dropped) {
         atomic_add_relaxed(&qos->drops, dropped, &(uint64_t) { 0 });
     }

@@ -34,8 +34,10 @@
  * refused with a log line and a "qos_error" status key, never ignored in
  * silence.
  *
- * Configuration is the main thread's; vhost_qos_run() is the PMD
- * threads'.  One spinlock covers the meters and the queues. */
+ * Configuration is the main thread's, the only thread that changes the
+ * kind, the parameters and the queue map; vhost_qos_run() is the PMD
+ * threads'.  One spinlock covers the buckets, the queues' counters and
+ * every change to what the PMD threads read. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -44,6 +46,7 @@
 #include "openvswitch/types.h"
 #include "ovs-atomic.h"
 #include "ovs-thread.h"
+#include "vhost-user-policer.h"
 
 struct dp_packet_batch;
 struct netdev_qos_capabilities;
@@ -55,6 +58,7 @@ struct sset;
 struct vhost_meter {
     uint64_t cir, cbs, eir, ebs;    /* Bytes/s, bytes. */
     uint64_t tc, te;                /* Tokens in each bucket. */
+    uint64_t fc, fe;                /* And millionths of a token. */
 };
 
 enum vhost_qos_kind {

@@ -108,10 +108,16 @@ log_backtrace(const char *signame, const void *addr)
 static void
 fatal_signal_action(int sig, siginfo_t *info, void *context OVS_UNUSED)
 {
-    if (sig == SIGBUS && info->si_code > 0
-        && vhu_fault_recover(info->si_addr)) {
-        /* The access is retried and completes. */
-        return;
+    if (sig == SIGBUS && info->si_code > 0) {
+        /* Raised by the kernel for an access (not sent by kill()). */
+        int error = errno;
+        bool recovered = vhu_fault_recover(info->si_addr);
+
+        errno = error;
+        if (recovered) {
+            /* The access is retried and completes. */
+            return;
+        }
     }
     log_backtrace(sig == SIGBUS ? "SIGBUS" : "SIGABRT",
                   sig == SIGBUS && info->si_code > 0 ? info->si_addr : NULL);
