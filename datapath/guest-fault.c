@@ -140,8 +140,15 @@ void
 vhu_fault_unregister(int slot)
 {
     if (slot >= 0 && slot < FAULT_SLOTS) {
+        struct fault_slot *s = &slots[slot];
+
+        /* A handler that is replacing the mapping finishes first. */
+        while (atomic_load_explicit(&s->state, memory_order_acquire)
+               == FAULT_REPLACING) {
+            sched_yield();
+        }
         pthread_mutex_lock(&slots_mutex);
-        slot_write(&slots[slot], 0, 0);
+        slot_write(s, 0, 0);
         pthread_mutex_unlock(&slots_mutex);
     }
 }
@@ -214,6 +221,15 @@ vhu_fault_recover(const void *addr)
         if (atomic_compare_exchange_strong(&s->state, &state,
                                            FAULT_REPLACING)) {
             int fd;
+
+            if (atomic_load_explicit(&s->seq, memory_order_acquire)
+                != seq) {
+                /* Unregistered (and maybe reused) since we read it: not
+                 * ours to replace. */
+                atomic_store_explicit(&s->state, FAULT_NONE,
+                                      memory_order_release);
+                continue;
+            }
 
             state = replace_mapping(start, len) ? FAULT_REPLACED
                                                 : FAULT_FAILED;
