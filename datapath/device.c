@@ -399,79 +399,85 @@ vhu_device_publish(struct vhu_device *dev)
     pthread_mutex_unlock(&dev->pub_mutex);
 }
 
-/* Copies the published state of 'dev' into '*pub'. */
-static void
-read_pub(const struct vhu_device *dev_, struct vhu_pub *pub)
+/* Returns the published state of 'dev', locked: read what you need and
+ * call pub_unlock(). */
+static const struct vhu_pub *
+pub_lock(const struct vhu_device *dev_)
 {
     struct vhu_device *dev = (struct vhu_device *) dev_;
 
     pthread_mutex_lock(&dev->pub_mutex);
-    *pub = dev->pub;
-    pthread_mutex_unlock(&dev->pub_mutex);
+    return &dev->pub;
+}
+
+static void
+pub_unlock(const struct vhu_device *dev)
+{
+    pthread_mutex_unlock(&((struct vhu_device *) dev)->pub_mutex);
 }
 
 uint64_t
 vhu_device_features(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    uint64_t features = pub_lock(dev)->features;
 
-    read_pub(dev, &pub);
-    return pub.features;
+    pub_unlock(dev);
+    return features;
 }
 
 uint64_t
 vhu_device_protocol_features(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    uint64_t features = pub_lock(dev)->protocol_features;
 
-    read_pub(dev, &pub);
-    return pub.protocol_features;
+    pub_unlock(dev);
+    return features;
 }
 
 /* Returns the number of queue pairs whose rings both have addresses. */
 unsigned int
 vhu_device_n_queue_pairs(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    unsigned int n = pub_lock(dev)->n_queue_pairs;
 
-    read_pub(dev, &pub);
-    return pub.n_queue_pairs;
+    pub_unlock(dev);
+    return n;
 }
 
 bool
 vhu_device_is_running(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    bool running = pub_lock(dev)->running;
 
-    read_pub(dev, &pub);
-    return pub.running;
+    pub_unlock(dev);
+    return running;
 }
 
 bool
 vhu_device_is_logging(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    bool logging = pub_lock(dev)->logging;
 
-    read_pub(dev, &pub);
-    return pub.logging;
+    pub_unlock(dev);
+    return logging;
 }
 
 uint32_t
 vhu_device_mtu(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    uint32_t mtu = pub_lock(dev)->mtu;
 
-    read_pub(dev, &pub);
-    return pub.mtu;
+    pub_unlock(dev);
+    return mtu;
 }
 
 int
 vhu_device_numa_node(const struct vhu_device *dev)
 {
-    struct vhu_pub pub;
+    int node = pub_lock(dev)->numa_node;
 
-    read_pub(dev, &pub);
-    return pub.numa_node;
+    pub_unlock(dev);
+    return node;
 }
 
 /* The node of the page at 'addr' (which a ring access will fault in
@@ -535,22 +541,23 @@ void
 vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
                       struct vhu_vring_info *info)
 {
+    struct vhu_pub_vring p;
     struct vhu_vring *vr;
-    struct vhu_pub pub;
 
     memset(info, 0, sizeof *info);
     info->kick_fd = info->call_fd = -1;
     if (vring >= VHU_MAX_VRINGS) {
         return;
     }
-    read_pub(dev, &pub);
+    p = pub_lock(dev)->vrings[vring];
+    pub_unlock(dev);
     vr = &((struct vhu_device *) dev)->vrings[vring];
-    info->configured = pub.vrings[vring].configured;
-    info->started = pub.vrings[vring].started;
-    info->enabled = pub.vrings[vring].enabled;
-    info->size = pub.vrings[vring].size;
-    info->kick_fd = pub.vrings[vring].kick_fd;
-    info->log_used = pub.vrings[vring].log_used;
+    info->configured = p.configured;
+    info->started = p.started;
+    info->enabled = p.enabled;
+    info->size = p.size;
+    info->kick_fd = p.kick_fd;
+    info->log_used = p.log_used;
     info->broken = atomic_load_explicit(&vr->broken, memory_order_relaxed);
     info->last_avail_idx = info->last_used_idx
         = atomic_load_explicit(&vr->used_idx_seen, memory_order_relaxed);

@@ -41,6 +41,18 @@ ofproto_ext_ovs_vswitchd_LDADD = \
 # (vhost-sock-dir, ...) that OVS-DPDK reads there.
 ofproto_ext_ovs_vswitchd_LDFLAGS = -Wl,--wrap=dpdk_init
 
+# The sanitized switches below: all of our code compiled again with their
+# flags, linked with Open vSwitch's (uninstrumented) objects.
+SANITIZED_VSWITCHD_SOURCES = \
+	ofproto-ext/vswitchd-hooks.c \
+	$(ofproto_ext_libnetdev_vhost_user_la_SOURCES) \
+	$(datapath_libvhost_engine_la_SOURCES)
+SANITIZED_VSWITCHD_LDADD = \
+	$(OVS_BUILDDIR)/vswitchd/bridge.o \
+	$(OVS_BUILDDIR)/vswitchd/ovs-vswitchd.o \
+	$(OVS_BUILDDIR)/vswitchd/system-stats.o \
+	$(OVS_LIBS)
+
 # The same switch with our own code (datapath/ and ofproto-ext/) built with
 # AddressSanitizer, for the soak tests.  (Open vSwitch's libraries are not
 # instrumented; ASan still checks every access our code makes.)
@@ -49,15 +61,8 @@ ofproto_ext_asan_ovs_vswitchd_CPPFLAGS = \
 	$(OVS_INCLUDES) -I$(srcdir)/datapath -I$(top_builddir)
 ofproto_ext_asan_ovs_vswitchd_CFLAGS = \
 	$(AM_CFLAGS) -fsanitize=address -fno-omit-frame-pointer
-ofproto_ext_asan_ovs_vswitchd_SOURCES = \
-	ofproto-ext/vswitchd-hooks.c \
-	$(ofproto_ext_libnetdev_vhost_user_la_SOURCES) \
-	$(datapath_libvhost_engine_la_SOURCES)
-ofproto_ext_asan_ovs_vswitchd_LDADD = \
-	$(OVS_BUILDDIR)/vswitchd/bridge.o \
-	$(OVS_BUILDDIR)/vswitchd/ovs-vswitchd.o \
-	$(OVS_BUILDDIR)/vswitchd/system-stats.o \
-	$(OVS_LIBS)
+ofproto_ext_asan_ovs_vswitchd_SOURCES = $(SANITIZED_VSWITCHD_SOURCES)
+ofproto_ext_asan_ovs_vswitchd_LDADD = $(SANITIZED_VSWITCHD_LDADD)
 ofproto_ext_asan_ovs_vswitchd_LDFLAGS = \
 	-Wl,--wrap=dpdk_init -fsanitize=address
 
@@ -71,15 +76,8 @@ ofproto_ext_tsan_ovs_vswitchd_CPPFLAGS = \
 	$(OVS_INCLUDES) -I$(srcdir)/datapath -I$(top_builddir)
 ofproto_ext_tsan_ovs_vswitchd_CFLAGS = \
 	$(AM_CFLAGS) -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
-ofproto_ext_tsan_ovs_vswitchd_SOURCES = \
-	ofproto-ext/vswitchd-hooks.c \
-	$(ofproto_ext_libnetdev_vhost_user_la_SOURCES) \
-	$(datapath_libvhost_engine_la_SOURCES)
-ofproto_ext_tsan_ovs_vswitchd_LDADD = \
-	$(OVS_BUILDDIR)/vswitchd/bridge.o \
-	$(OVS_BUILDDIR)/vswitchd/ovs-vswitchd.o \
-	$(OVS_BUILDDIR)/vswitchd/system-stats.o \
-	$(OVS_LIBS)
+ofproto_ext_tsan_ovs_vswitchd_SOURCES = $(SANITIZED_VSWITCHD_SOURCES)
+ofproto_ext_tsan_ovs_vswitchd_LDADD = $(SANITIZED_VSWITCHD_LDADD)
 ofproto_ext_tsan_ovs_vswitchd_LDFLAGS = \
 	-Wl,--wrap=dpdk_init -fsanitize=thread
 
