@@ -12,8 +12,6 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/vhost-user-ctl.h \
 	ofproto-ext/vhost-user-packet.c \
 	ofproto-ext/vhost-user-packet.h \
-	ofproto-ext/vhost-user-policer.c \
-	ofproto-ext/vhost-user-policer.h \
 	ofproto-ext/vhost-user-qos.c \
 	ofproto-ext/vhost-user-qos.h \
 	ofproto-ext/vhost-user-show.c \

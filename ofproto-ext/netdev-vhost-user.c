@@ -47,7 +47,6 @@
 #include "vhost-engine.h"
 #include "vhost-user-ctl.h"
 #include "vhost-user-packet.h"
-#include "vhost-user-policer.h"
 #include "vhost-user-qos.h"
 #include "vhost-user-show.h"
 #include "vhost-user-signals.h"
@@ -123,12 +122,11 @@ struct netdev_vhost_user {
      * it and the MAC read is never half old, half new. */
     atomic_uint64_t rarp;
 
-    struct vhost_policer policer;   /* ingress_policing_rate/burst. */
+    struct vhost_qos policer;       /* ingress_policing_rate/burst. */
     struct vhost_qos qos;           /* Egress QoS (the Port's QoS row). */
     bool announced_carrier;         /* Control thread only. */
     int numa_id;                    /* Control thread only (INT_MIN at
                                      * first). */
-    atomic_uint64_t rx_policed_drops;
 
     /* Sending to a port whose frontend is absent. */
     atomic_uint64_t tx_not_running_drops;
@@ -365,8 +363,7 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->tx_enabled, 0);
     atomic_init(&dev->admin_up, true);
     atomic_init(&dev->rarp, 0);
-    atomic_init(&dev->rx_policed_drops, 0);
-    vhost_policer_init(&dev->policer);
+    vhost_qos_init(&dev->policer);
     vhost_qos_init(&dev->qos);
     dev->numa_id = INT_MIN;
     atomic_init(&dev->tx_not_running_drops, 0);
@@ -419,7 +416,7 @@ netdev_vhost_user_destruct(struct netdev *netdev)
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
         ovs_spin_destroy(&dev->txqs[i].lock);
     }
-    vhost_policer_destroy(&dev->policer);
+    vhost_qos_destroy(&dev->policer);
     vhost_qos_destroy(&dev->qos);
     free(dev->socket_path);
     ovs_mutex_destroy(&dev->mutex);
@@ -645,7 +642,7 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
 
     /* 'stats' comes filled with UINT64_MAX ("unsupported"). */
     stats->rx_packets = stats->rx_bytes = stats->rx_errors = 0;
-    stats->rx_dropped = (counter_read(&dev->rx_policed_drops)
+    stats->rx_dropped = (vhost_qos_drops(&dev->policer)
                          + counter_read(&dev->rx_admin_down_drops));
     stats->tx_packets = stats->tx_bytes = stats->tx_errors = 0;
 
@@ -698,7 +695,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     ADD_COUNTER(t.mtu_drops, "ovs_tx_mtu_exceeded_drops");
     ADD_COUNTER(counter_read(&dev->tx_not_running_drops),
                 "ovs_tx_not_running_drops");
-    ADD_COUNTER(counter_read(&dev->rx_policed_drops), "ovs_rx_qos_drops");
+    ADD_COUNTER(vhost_qos_drops(&dev->policer), "ovs_rx_qos_drops");
     ADD_COUNTER(vhost_qos_drops(&dev->qos), "ovs_tx_qos_drops");
     ADD_COUNTER(counter_read(&dev->rx_admin_down_drops),
                 "ovs_rx_admin_down_drops");
@@ -821,7 +818,11 @@ netdev_vhost_user_set_policing(struct netdev *netdev, unsigned int kbits_rate,
                   "ingress_policing_rate and ingress_policing_burst",
                   netdev_get_name(netdev));
     }
-    vhost_policer_set(&dev->policer, kbits_rate, kbits_burst);
+    /* In bytes, with OVS-DPDK's default burst of 8000 kbit. */
+    vhost_qos_set_single_rate(&dev->policer,
+                              (uint64_t) kbits_rate * 1000 / 8,
+                              (uint64_t) (kbits_burst ? kbits_burst : 8000)
+                              * 1000 / 8);
     return 0;
 }
 
@@ -1075,18 +1076,8 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
         return EAGAIN;
     }
 
-    if (vhost_policer_enabled(&dev->policer)) {
-        int dropped = vhost_policer_run(&dev->policer, batch);
-
-        if (dropped) {
-            atomic_add_relaxed(&dev->rx_policed_drops, dropped,
-                               &(uint64_t) { 0 });
-        }
-        if (!dp_packet_batch_size(batch)) {
-            return EAGAIN;
-        }
-    }
-    return 0;
+    vhost_qos_run(&dev->policer, batch);
+    return dp_packet_batch_size(batch) ? 0 : EAGAIN;
 }
 
 static bool
@@ -1325,7 +1316,7 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
                   t.retries, t.mtu_drops,
                   counter_read(&dev->tx_not_running_drops),
                   vhost_qos_drops(&dev->qos),
-                  counter_read(&dev->rx_policed_drops));
+                  vhost_qos_drops(&dev->policer));
     ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx "
                   "0x%"PRIx32", guest rx 0x%"PRIx32"; rxqs %d, txqs %d\n",
                   n_qp, rx_map, tx_map, netdev->n_rxq, netdev->n_txq);

@@ -48,6 +48,10 @@ struct vhost_queue {
 
 enum color { GREEN, YELLOW, RED };
 
+/* Largest rate (bytes/s) and bucket (bytes) a meter takes: the products
+ * in bucket_refill() stay within 64 bits. */
+#define METER_MAX (UINT64_C(1) << 40)
+
 /* Meters. */
 
 static void
@@ -94,13 +98,38 @@ meter_to_details(const struct vhost_meter *m, struct smap *details,
     }
 }
 
-/* Adds the tokens of 'us' microseconds to each bucket (RFC 4115: the two
- * fill independently). */
+/* Adds to a bucket of 'size' bytes that fills at 'rate' bytes/s the
+ * tokens of 'us' microseconds, carrying the fraction of a token in
+ * '*frac' (millionths) to the next refill: batches a few microseconds
+ * apart would otherwise earn nothing at low rates.  'rate' and 'size' are
+ * at most METER_MAX. */
+static void
+bucket_refill(uint64_t *tokens, uint64_t *frac, uint64_t rate,
+              uint64_t size, long long int us)
+{
+    if (!rate || (uint64_t) us >= 1000000 * (size / rate + 1)) {
+        /* Long enough to fill it (or a rate of 0: nothing to add). */
+        *tokens = rate ? size : *tokens;
+        *frac = 0;
+    } else {
+        uint64_t acc = (uint64_t) us * rate + *frac;
+
+        *tokens += acc / 1000000;
+        *frac = acc % 1000000;
+        if (*tokens >= size) {
+            *tokens = size;
+            *frac = 0;
+        }
+    }
+}
+
+/* Adds the tokens of 'us' (> 0) microseconds to each bucket (RFC 4115:
+ * the two fill independently). */
 static void
 meter_refill(struct vhost_meter *m, long long int us)
 {
-    vhost_bucket_refill(&m->tc, &m->fc, m->cir, m->cbs, us);
-    vhost_bucket_refill(&m->te, &m->fe, m->eir, m->ebs, us);
+    bucket_refill(&m->tc, &m->fc, m->cir, m->cbs, us);
+    bucket_refill(&m->te, &m->fe, m->eir, m->ebs, us);
 }
 
 /* True if the parameters of 'm' are within what the meter computes
@@ -108,8 +137,8 @@ meter_refill(struct vhost_meter *m, long long int us)
 static bool
 meter_in_range(const struct vhost_meter *m)
 {
-    return (m->cir <= VHOST_METER_MAX && m->cbs <= VHOST_METER_MAX
-            && m->eir <= VHOST_METER_MAX && m->ebs <= VHOST_METER_MAX);
+    return (m->cir <= METER_MAX && m->cbs <= METER_MAX
+            && m->eir <= METER_MAX && m->ebs <= METER_MAX);
 }
 
 /* Colors a frame of 'len' bytes, color blind ('in' GREEN) or aware, as
@@ -232,7 +261,7 @@ vhost_qos_set(struct vhost_qos *qos, const char *port, const char *type,
         return 0;
     }
 
-    kind = (!strcmp(type, EGRESS_POLICER) ? VHOST_QOS_EGRESS_POLICER
+    kind = (!strcmp(type, EGRESS_POLICER) ? VHOST_QOS_SINGLE_RATE
             : !strcmp(type, TRTCM_POLICER) ? VHOST_QOS_TRTCM_POLICER
             : VHOST_QOS_NONE);
     if (kind == VHOST_QOS_NONE) {
@@ -243,7 +272,7 @@ vhost_qos_set(struct vhost_qos *qos, const char *port, const char *type,
         meter_from_details(&m, details, kind == VHOST_QOS_TRTCM_POLICER);
         /* As OVS-DPDK, whose meters refuse a zero rate or bucket. */
         if (m.cir && m.cbs && meter_in_range(&m)
-            && (kind == VHOST_QOS_EGRESS_POLICER || (m.eir && m.ebs)
+            && (kind == VHOST_QOS_SINGLE_RATE || (m.eir && m.ebs)
                 || (!m.eir && !m.ebs))) {
             if (kind != qos->kind || !meter_params_equal(&m, &qos->meter)) {
                 VLOG_INFO("%s: QoS %s, cir %"PRIu64" bytes/s, cbs %"PRIu64
@@ -259,7 +288,7 @@ vhost_qos_set(struct vhost_qos *qos, const char *port, const char *type,
                           PRIu64, type,
                           kind == VHOST_QOS_TRTCM_POLICER
                           ? ", eir and ebs both above 0 or both 0" : "",
-                          VHOST_METER_MAX);
+                          METER_MAX);
         retval = EINVAL;
     }
 
@@ -276,7 +305,7 @@ vhost_qos_get(struct vhost_qos *qos, const char **typep,
               struct smap *details)
 {
     /* The main thread alone changes the kind and the parameters. */
-    *typep = (qos->kind == VHOST_QOS_EGRESS_POLICER ? EGRESS_POLICER
+    *typep = (qos->kind == VHOST_QOS_SINGLE_RATE ? EGRESS_POLICER
               : qos->kind == VHOST_QOS_TRTCM_POLICER ? TRTCM_POLICER
               : "");
     if (qos->kind != VHOST_QOS_NONE) {
@@ -311,6 +340,19 @@ const char *
 vhost_qos_error(const struct vhost_qos *qos)
 {
     return qos->error;
+}
+
+/* Makes 'qos' a single-rate meter of 'rate' bytes/s (0 for none) and a
+ * bucket of 'burst' bytes, both at most METER_MAX (clamped): ingress
+ * policing. */
+void
+vhost_qos_set_single_rate(struct vhost_qos *qos, uint64_t rate,
+                          uint64_t burst)
+{
+    struct vhost_meter m;
+
+    meter_init(&m, MIN(rate, METER_MAX), MIN(burst, METER_MAX), 0, 0);
+    qos_configure(qos, rate ? VHOST_QOS_SINGLE_RATE : VHOST_QOS_NONE, &m);
 }
 
 /* Queues (trtcm-policer only). */

@@ -17,11 +17,12 @@
 #ifndef VHOST_USER_QOS_H
 #define VHOST_USER_QOS_H 1
 
-/* Egress QoS of a vhost-user port (the QoS row of its Port, which
- * neutron's QoS agent writes for a bandwidth-limit rule), the two types
- * OVS-DPDK offers, metered as it meters (rates in bytes/s, buckets in
- * bytes, full to start with, a frame counted without its Ethernet header)
- * on what the switch sends to the guest:
+/* The meters of a vhost-user port, metering as OVS-DPDK meters (rates in
+ * bytes/s, buckets in bytes, full to start with, a frame counted without
+ * its Ethernet header): its ingress policing (a single-rate meter,
+ * vhost_qos_set_single_rate()) and its egress QoS (the QoS row of its
+ * Port, which neutron's QoS agent writes for a bandwidth-limit rule), the
+ * two types OVS-DPDK offers, on what the switch sends to the guest:
  *
  *   egress-policer  "cir", "cbs": one bucket; a frame passes if it fits.
  *   trtcm-policer   "cir", "cbs", "eir", "ebs" (RFC 4115 two-rate
@@ -46,7 +47,6 @@
 #include "openvswitch/types.h"
 #include "ovs-atomic.h"
 #include "ovs-thread.h"
-#include "vhost-user-policer.h"
 
 struct dp_packet_batch;
 struct netdev_qos_capabilities;
@@ -63,7 +63,7 @@ struct vhost_meter {
 
 enum vhost_qos_kind {
     VHOST_QOS_NONE,
-    VHOST_QOS_EGRESS_POLICER,
+    VHOST_QOS_SINGLE_RATE,          /* egress-policer, ingress policing. */
     VHOST_QOS_TRTCM_POLICER,
 };
 
@@ -92,6 +92,9 @@ void vhost_qos_get_types(struct sset *types);
 int vhost_qos_get_capabilities(const char *type,
                                struct netdev_qos_capabilities *);
 const char *vhost_qos_error(const struct vhost_qos *);
+
+void vhost_qos_set_single_rate(struct vhost_qos *, uint64_t rate,
+                               uint64_t burst);
 
 int vhost_qos_set_queue(struct vhost_qos *, unsigned int queue_id,
                         const struct smap *details);
