@@ -4,6 +4,7 @@ noinst_LTLIBRARIES += datapath/libvhost-engine.la
 datapath_libvhost_engine_la_CPPFLAGS = -I$(top_builddir) -I$(srcdir)/datapath
 datapath_libvhost_engine_la_CFLAGS = $(AM_CFLAGS)
 datapath_libvhost_engine_la_SOURCES = \
+	datapath/ctrl-queue.c \
 	datapath/device.c \
 	datapath/device-private.h \
 	datapath/dirty-log.c \
@@ -24,6 +25,7 @@ check_PROGRAMS += tests/test-datapath
 tests_test_datapath_SOURCES = \
 	tests/test-datapath.c \
 	tests/test-datapath.h \
+	tests/test-datapath-ctrl.c \
 	tests/test-datapath-dirty-log.c \
 	tests/test-datapath-memory.c \
 	tests/test-datapath-messages.c \

@@ -25,6 +25,7 @@
  *   virtqueue.c   split virtqueues: ring life cycle and ring access.
  *   virtio-net.c  the net data path: dequeue and enqueue.
  *   dirty-log.c   dirty page logging for live migration.
+ *   ctrl-queue.c  the virtio-net control queue.
  *   guest-fault.c frontend memory that disappears (SIGBUS).
  *
  * Concurrency: one control thread changes everything here.  Data-path
@@ -230,6 +231,7 @@ struct vhu_pub {
     unsigned int n_queue_pairs;
     bool running;
     bool logging;
+    unsigned int ctrl_pairs;
     uint32_t mtu;
     int numa_node;
     struct vhu_pub_vring vrings[VHU_MAX_VRINGS];
@@ -250,6 +252,8 @@ struct vhu_device {
     uint8_t rarp_mac[6];
     bool rarp_pending;
     int numa_node;              /* See vhu_device_numa_node(). */
+    unsigned int ctrl_pairs;    /* From VQ_PAIRS_SET; 1 until then. */
+    unsigned int config_pairs;  /* max_virtqueue_pairs (GET_CONFIG). */
 
     _Atomic uint64_t change_seq;
     bool broken;
@@ -276,9 +280,11 @@ struct vhu_device {
     uint8_t *out;
     size_t out_ofs, out_len, out_alloc;
 
-    /* A reply sent after the next grace period (request 0 if none). */
+    /* A reply sent after the next grace period (request 0 if none), for
+     * 'deferred_vring' (ours), which the frontend calls 'deferred_index'. */
     uint32_t deferred_request;
     unsigned int deferred_vring;
+    uint32_t deferred_index;
 
     /* Published state (see struct vhu_pub). */
     pthread_mutex_t pub_mutex;
@@ -327,6 +333,14 @@ void vhu_vring_close_fds(struct vhu_device *, struct vhu_vring *);
 
 /* memory.c. */
 void *vhu_mmap_guest(size_t len, int fd, off_t offset);
+
+/* ctrl-queue.c. */
+bool vhu_ctrl_is_served(const struct vhu_device *);
+bool vhu_ctrl_index_is_data(const struct vhu_device *, int ctrl);
+void vhu_ctrl_config(const struct vhu_device *, struct vhu_net_config *);
+bool vhu_ctrl_excludes(const struct vhu_device *, unsigned int vring);
+int vhu_ctrl_vring_index(const struct vhu_device *);
+void vhu_ctrl_reset(struct vhu_device *);
 
 /* dirty-log.c. */
 int vhu_log_set_base(struct vhu_device *, const struct vhu_log *, int fd);

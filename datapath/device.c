@@ -38,10 +38,69 @@
      | VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)     \
      | VHU_BIT(VHU_VIRTIO_NET_F_MTU)            \
      | VHU_BIT(VHU_VIRTIO_NET_F_STATUS)         \
+     | VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ)        \
      | VHU_BIT(VHU_VIRTIO_NET_F_MQ)             \
      | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_ANNOUNCE) \
      | VHU_BIT(VHU_F_LOG_ALL)                   \
      | VHU_BIT(VHU_F_PROTOCOL_FEATURES))
+
+/* What each virtio-net feature requires (virtio 1.x 5.1.3.1, "Feature bit
+ * requirements"): at least one of 'any_of'.  A driver must refuse a device
+ * that offers a feature without what it requires (Linux's virtio_net
+ * does), so the engine never offers one. */
+static const struct {
+    int feature;
+    uint64_t any_of;
+} feature_requirements[] = {
+#define REQ(F, ANY_OF) { VHU_VIRTIO_NET_F_##F, ANY_OF }
+#define NET(F) VHU_BIT(VHU_VIRTIO_NET_F_##F)
+    REQ(GUEST_TSO4, NET(GUEST_CSUM)),
+    REQ(GUEST_TSO6, NET(GUEST_CSUM)),
+    REQ(GUEST_ECN, NET(GUEST_TSO4) | NET(GUEST_TSO6)),
+    REQ(GUEST_UFO, NET(GUEST_CSUM)),
+    REQ(GUEST_USO4, NET(GUEST_CSUM)),
+    REQ(GUEST_USO6, NET(GUEST_CSUM)),
+    REQ(HOST_TSO4, NET(CSUM)),
+    REQ(HOST_TSO6, NET(CSUM)),
+    REQ(HOST_ECN, NET(HOST_TSO4) | NET(HOST_TSO6)),
+    REQ(HOST_UFO, NET(CSUM)),
+    REQ(HOST_USO, NET(CSUM)),
+    REQ(CTRL_RX, NET(CTRL_VQ)),
+    REQ(CTRL_VLAN, NET(CTRL_VQ)),
+    REQ(GUEST_ANNOUNCE, NET(CTRL_VQ)),
+    REQ(MQ, NET(CTRL_VQ)),
+    REQ(CTRL_MAC_ADDR, NET(CTRL_VQ)),
+    REQ(NOTF_COAL, NET(CTRL_VQ)),
+    REQ(VQ_NOTF_COAL, NET(CTRL_VQ)),
+    REQ(RSS, NET(CTRL_VQ)),
+    REQ(CTRL_RX_EXTRA, NET(CTRL_RX)),
+    REQ(RSC_EXT, NET(HOST_TSO4) | NET(HOST_TSO6)),
+#undef NET
+#undef REQ
+};
+
+/* Returns 'features' without every feature whose requirements are not in
+ * it (repeatedly: a feature dropped may be another's requirement). */
+uint64_t
+vhu_net_features_consistent(uint64_t features)
+{
+    bool changed;
+
+    do {
+        changed = false;
+        for (size_t i = 0; i < sizeof feature_requirements
+                                / sizeof *feature_requirements; i++) {
+            uint64_t bit = VHU_BIT(feature_requirements[i].feature);
+
+            if (features & bit
+                && !(features & feature_requirements[i].any_of)) {
+                features &= ~bit;
+                changed = true;
+            }
+        }
+    } while (changed);
+    return features;
+}
 
 #define VHU_SUPPORTED_PROTOCOL_FEATURES                 \
     (VHU_BIT(VHU_PROTOCOL_F_MQ)                         \
@@ -50,6 +109,7 @@
      | VHU_BIT(VHU_PROTOCOL_F_NET_MTU)                  \
      | VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)      \
      | VHU_BIT(VHU_PROTOCOL_F_STATUS)                   \
+     | VHU_BIT(VHU_PROTOCOL_F_CONFIG)                   \
      | VHU_BIT(VHU_PROTOCOL_F_LOG_SHMFD))
 
 /* Creates a device from 'options'.  Returns NULL if the options are
@@ -79,12 +139,21 @@ vhu_device_create(const struct vhu_device_options *options)
     dev->opts = *options;
     dev->opts.name = dev->name;
 
-    dev->offered_features = (VHU_SUPPORTED_FEATURES
-                             & ~options->features_disabled);
+    dev->offered_features = vhu_net_features_consistent(
+        VHU_SUPPORTED_FEATURES & ~options->features_disabled);
     dev->offered_protocol_features = (VHU_SUPPORTED_PROTOCOL_FEATURES
                                       & ~options->protocol_features_disabled);
 
     dev->numa_node = -1;
+    dev->ctrl_pairs = 1;
+    /* GET_QUEUE_NUM answers max_queue_pairs, which QEMU and DPDK read as
+     * queue pairs, but crosvm and Cloud Hypervisor as virtqueues: the
+     * pairs that the configuration space announces leave room for the
+     * control queue within that many virtqueues. */
+    dev->config_pairs = (options->max_queue_pairs - 1) / 2;
+    if (!dev->config_pairs) {
+        dev->config_pairs = 1;
+    }
     atomic_init(&dev->features, 0);
     atomic_init(&dev->change_seq, 1);
     atomic_init(&dev->mem, NULL);
@@ -258,6 +327,7 @@ vhu_device_disconnect(struct vhu_device *dev)
     dev->status = 0;
     dev->mtu = 0;
     dev->rarp_pending = false;
+    dev->ctrl_pairs = 1;
     dev->broken = false;
     vhu_device_changed(dev);
     vhu_device_publish(dev);
@@ -327,6 +397,8 @@ vhu_device_grace_done(struct vhu_device *dev)
         vhu_msg_send_deferred(dev);
     }
     vhu_msg_process_queue(dev);
+    /* A control command may have waited for this grace period. */
+    vhu_device_run_ctrl(dev);
     vhu_device_publish(dev);
 }
 
@@ -349,6 +421,7 @@ compute_pub(const struct vhu_device *dev, struct vhu_pub *pub)
     pub->protocol_features = dev->protocol_features;
     pub->mtu = dev->mtu;
     pub->numa_node = dev->numa_node;
+    pub->ctrl_pairs = vhu_ctrl_is_served(dev) ? dev->ctrl_pairs : 0;
     pub->logging = ((features & VHU_BIT(VHU_F_LOG_ALL))
                     && atomic_load_explicit(&((struct vhu_device *) dev)->log,
                                             memory_order_relaxed));
@@ -358,8 +431,9 @@ compute_pub(const struct vhu_device *dev, struct vhu_pub *pub)
 
         p->configured = vr->has_num && vr->has_addr;
         p->started = vr->started;
-        p->enabled = vr->enable
-                     || !(features & VHU_BIT(VHU_F_PROTOCOL_FEATURES));
+        p->enabled = ((vr->enable
+                       || !(features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)))
+                      && !vhu_ctrl_excludes(dev, i));
         p->log_used = (vr->addr.flags & VHU_VRING_F_LOG) != 0;
         p->size = vr->has_num ? vr->num : 0;
         p->kick_fd = vr->kick_fd;

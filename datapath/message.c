@@ -190,7 +190,7 @@ vhu_msg_send_deferred(struct vhu_device *dev)
     dev->deferred_request = VHU_REQ_NONE;
     if (request == VHU_REQ_GET_VRING_BASE) {
         struct vhu_vring_state state = {
-            .index = dev->deferred_vring,
+            .index = dev->deferred_index,
             .num = dev->vrings[dev->deferred_vring].last_avail_idx,
         };
 
@@ -245,15 +245,35 @@ wants_ack(const struct vhu_device *dev, const struct vhu_msg *msg)
             && (dev->protocol_features & VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK)));
 }
 
-/* Returns vring 'index' of 'dev', or NULL after logging if the index is
- * out of range for this device. */
+/* Returns the vring that the frontend numbers 'index' (the control queue
+ * has its own number, see vhu_ctrl_vring_index()), or NULL after logging if
+ * the index is out of range for this device. */
 static struct vhu_vring *
 get_vring(struct vhu_device *dev, const struct vhu_msg *msg, uint64_t index)
 {
-    if (index >= VHU_MAX_VRINGS || index >= 2 * dev->opts.max_queue_pairs) {
-        VHU_ERR("%s: %s: vring index %"PRIu64" out of range (%u)", dev->name,
-                request_name(msg->hdr.request), index,
-                2 * dev->opts.max_queue_pairs);
+    int ctrl = vhu_ctrl_vring_index(dev);
+
+    if (ctrl >= 0 && index == (uint64_t) ctrl + 1) {
+        /* Index 'ctrl' is a data queue after all (see
+         * vhu_ctrl_index_is_data()): hand over what it was given. */
+        struct vhu_vring *c = &dev->vrings[VHU_CTRL_VRING];
+
+        if (c->has_num && !c->has_addr && !c->started
+            && !dev->vrings[ctrl].has_num) {
+            dev->vrings[ctrl].num = c->num;
+            dev->vrings[ctrl].has_num = true;
+            c->has_num = false;
+        }
+    }
+    if (ctrl >= 0 && index == (uint64_t) ctrl
+        && !vhu_ctrl_index_is_data(dev, ctrl)) {
+        return &dev->vrings[VHU_CTRL_VRING];
+    }
+    if (index >= VHU_CTRL_VRING || index >= 2 * dev->opts.max_queue_pairs) {
+        VHU_ERR("%s: %s: vring index %"PRIu64" out of range (%u%s)",
+                dev->name, request_name(msg->hdr.request), index,
+                2 * dev->opts.max_queue_pairs,
+                ctrl >= 0 ? " and the control queue" : "");
         return NULL;
     }
     return &dev->vrings[index];
@@ -360,6 +380,7 @@ handle_reset_owner(struct vhu_device *dev, struct vhu_msg *msg)
     vhu_device_stop_all_rings(dev);
     atomic_store_explicit(&dev->features, 0, memory_order_relaxed);
     dev->owner = false;
+    dev->ctrl_pairs = 1;
     vhu_device_changed(dev);
     return MSG_OK;
 }
@@ -555,7 +576,8 @@ handle_get_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
     vhu_device_changed(dev);
     if (dev->grace_wanted) {
         dev->deferred_request = VHU_REQ_GET_VRING_BASE;
-        dev->deferred_vring = s->index;
+        dev->deferred_vring = vr - dev->vrings;
+        dev->deferred_index = s->index;
         return MSG_DEFER;
     }
     s->num = vr->last_avail_idx;
@@ -749,6 +771,34 @@ handle_net_set_mtu(struct vhu_device *dev, struct vhu_msg *msg)
 }
 
 static enum handler_result
+handle_get_config(struct vhu_device *dev, struct vhu_msg *msg)
+{
+    struct vhu_config *c = &msg->payload.config;
+    struct vhu_net_config cfg;
+
+    if (msg->n_fds || msg->hdr.size < VHU_CONFIG_HDR_SIZE
+        || msg->hdr.size - VHU_CONFIG_HDR_SIZE != c->size) {
+        VHU_ERR("%s: GET_CONFIG: payload of %"PRIu32" bytes and %zu fds "
+                "for %"PRIu32" bytes of configuration", dev->name,
+                msg->hdr.size, msg->n_fds,
+                msg->hdr.size >= VHU_CONFIG_HDR_SIZE ? c->size : 0);
+        return MSG_BREAK;
+    }
+    vhu_ctrl_config(dev, &cfg);
+    if (c->offset > sizeof cfg || c->size > sizeof cfg - c->offset) {
+        /* The spec's way to say no: an empty payload. */
+        VHU_WARN("%s: GET_CONFIG: bytes %"PRIu32"..%"PRIu32" are beyond "
+                 "the %zu-byte configuration space", dev->name, c->offset,
+                 c->offset + c->size, sizeof cfg);
+        c->size = 0;
+        msg->hdr.size = VHU_CONFIG_HDR_SIZE;
+        return MSG_REPLY;
+    }
+    memcpy(c->data, (const uint8_t *) &cfg + c->offset, c->size);
+    return MSG_REPLY;
+}
+
+static enum handler_result
 handle_get_max_mem_slots(struct vhu_device *dev, struct vhu_msg *msg)
 {
     if (!check_msg(dev, msg, 0, 0)) {
@@ -840,6 +890,10 @@ handle_set_status(struct vhu_device *dev, struct vhu_msg *msg)
         dev->status = msg->payload.u64;
         vhu_device_changed(dev);
     }
+    if (!dev->status) {
+        /* A device reset: the driver starts again with one pair. */
+        vhu_ctrl_reset(dev);
+    }
     return MSG_OK;
 }
 
@@ -879,7 +933,7 @@ static const struct handler handlers[VHU_REQ_MAX] = {
     H(SET_BACKEND_REQ_FD, NULL),
     H(IOTLB_MSG, NULL),
     H(SET_VRING_ENDIAN, NULL),
-    H(GET_CONFIG, NULL),
+    H(GET_CONFIG, handle_get_config),
     H(SET_CONFIG, NULL),
     H(CREATE_CRYPTO_SESSION, NULL),
     H(CLOSE_CRYPTO_SESSION, NULL),

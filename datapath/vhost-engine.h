@@ -72,9 +72,14 @@
 
 #include "vhost-user-protocol.h"
 
-/* Queue pairs (one rx and one tx virtqueue each) a device may have. */
+/* Queue pairs (one rx and one tx virtqueue each) a device may have, and
+ * the engine's virtqueues: 2 * N for pair N's guest receive queue, 2 * N + 1
+ * for its transmit queue, and VHU_CTRL_VRING for the control queue (which
+ * the frontend numbers as the virtio spec says: 2 * max_virtqueue_pairs
+ * with VIRTIO_NET_F_MQ, 2 without). */
 #define VHU_MAX_QUEUE_PAIRS 16
-#define VHU_MAX_VRINGS (2 * VHU_MAX_QUEUE_PAIRS)
+#define VHU_CTRL_VRING (2 * VHU_MAX_QUEUE_PAIRS)
+#define VHU_MAX_VRINGS (VHU_CTRL_VRING + 1)
 
 /* Largest virtqueue size the engine accepts (the virtio spec's limit for a
  * split ring). */
@@ -119,6 +124,11 @@ struct vhu_device_options {
 };
 
 struct vhu_device;
+
+/* Returns 'features' (virtio-net feature bits) without those whose
+ * requirements (virtio 1.x 5.1.3.1) are missing from it: what the engine
+ * offers is always such a set. */
+uint64_t vhu_net_features_consistent(uint64_t features);
 
 /* Returns a new device with no connection.  The caller frees it with
  * vhu_device_destroy(). */
@@ -219,6 +229,35 @@ int vhu_device_numa_node(const struct vhu_device *);
 typedef int vhu_numa_probe_fn(const void *addr);
 void vhu_set_numa_probe(vhu_numa_probe_fn *);
 
+/* The control virtqueue
+ * =====================
+ *
+ * The engine offers VIRTIO_NET_F_CTRL_VQ, which MQ and GUEST_ANNOUNCE
+ * require.  QEMU keeps the control queue to itself and enables queue pairs
+ * with SET_VRING_ENABLE; frontends that pass the back-end's features to
+ * the guest (crosvm, Cloud Hypervisor's generic device) hand the queue to
+ * the back-end.  Once the frontend starts it, the control thread serves it:
+ * it waits for vhu_device_ctrl_kick_fd() to become readable and then calls
+ * vhu_device_run_ctrl().  The engine answers VIRTIO_NET_CTRL_MQ
+ * VQ_PAIRS_SET (until the first one, only the first queue pair runs, as the
+ * spec says) and VIRTIO_NET_CTRL_ANNOUNCE ACK, and VIRTIO_NET_ERR to every
+ * command of a feature it does not offer. */
+
+/* The kick fd of the running control queue, or -1 (control thread). */
+int vhu_device_ctrl_kick_fd(const struct vhu_device *);
+
+/* Consumes the control queue's kick, if any, and answers the commands the
+ * driver made available (control thread).  Cheap when there are none.
+ * Returns true if commands remain (it answers a bounded number per call):
+ * call it again soon.  A command that must wait for a grace period is
+ * answered by vhu_device_grace_done(). */
+bool vhu_device_run_ctrl(struct vhu_device *);
+
+/* Queue pairs the driver asked for with VQ_PAIRS_SET on the control queue
+ * the back-end serves, or 0 if it does not serve one (then SET_VRING_ENABLE
+ * alone says which pairs run). */
+unsigned int vhu_device_ctrl_pairs(const struct vhu_device *);
+
 /* If the frontend asked, with SEND_RARP, that we announce the guest's MAC
  * and that has not been taken yet, stores it in 'mac' and returns true. */
 bool vhu_device_take_rarp(struct vhu_device *, uint8_t mac[6]);
@@ -229,7 +268,8 @@ bool vhu_device_take_rarp(struct vhu_device *, uint8_t mac[6]);
 struct vhu_vring_info {
     bool configured;            /* Has size and addresses. */
     bool started;               /* Kick fd (or NOFD) received, not stopped. */
-    bool enabled;               /* SET_VRING_ENABLE, or implied. */
+    bool enabled;               /* SET_VRING_ENABLE, or implied, and
+                                 * within the pairs VQ_PAIRS_SET left. */
     bool broken;                /* Stopped on an invalid descriptor. */
     uint16_t size;
     uint16_t last_avail_idx;

@@ -120,8 +120,11 @@ enum {
     VHU_VIRTIO_NET_F_STATUS = 16,
     VHU_VIRTIO_NET_F_CTRL_VQ = 17,
     VHU_VIRTIO_NET_F_CTRL_RX = 18,
+    VHU_VIRTIO_NET_F_CTRL_VLAN = 19,
+    VHU_VIRTIO_NET_F_CTRL_RX_EXTRA = 20,
     VHU_VIRTIO_NET_F_GUEST_ANNOUNCE = 21,
     VHU_VIRTIO_NET_F_MQ = 22,
+    VHU_VIRTIO_NET_F_CTRL_MAC_ADDR = 23,
     VHU_VIRTIO_F_NOTIFY_ON_EMPTY = 24,
     VHU_F_LOG_ALL = 26,
     VHU_VIRTIO_F_ANY_LAYOUT = 27,
@@ -132,9 +135,35 @@ enum {
     VHU_VIRTIO_F_ACCESS_PLATFORM = 33,
     VHU_VIRTIO_F_RING_PACKED = 34,
     VHU_VIRTIO_F_IN_ORDER = 35,
+    VHU_VIRTIO_NET_F_VQ_NOTF_COAL = 52,
+    VHU_VIRTIO_NET_F_NOTF_COAL = 53,
+    VHU_VIRTIO_NET_F_GUEST_USO4 = 54,
+    VHU_VIRTIO_NET_F_GUEST_USO6 = 55,
+    VHU_VIRTIO_NET_F_HOST_USO = 56,
+    VHU_VIRTIO_NET_F_HASH_REPORT = 57,
+    VHU_VIRTIO_NET_F_RSS = 60,
+    VHU_VIRTIO_NET_F_RSC_EXT = 61,
 };
 
 #define VHU_BIT(N) (UINT64_C(1) << (N))
+
+/* The virtio-net control queue (virtio 1.x 5.1.6.5): each command is a
+ * chain of device-readable bytes (class, command, command data) followed
+ * by one device-writable byte, the ack. */
+enum {
+    VHU_NET_CTRL_RX = 0,
+    VHU_NET_CTRL_MAC = 1,
+    VHU_NET_CTRL_VLAN = 2,
+    VHU_NET_CTRL_ANNOUNCE = 3,
+    VHU_NET_CTRL_MQ = 4,
+    VHU_NET_CTRL_GUEST_OFFLOADS = 5,
+};
+#define VHU_NET_CTRL_ANNOUNCE_ACK    0
+#define VHU_NET_CTRL_MQ_VQ_PAIRS_SET 0   /* Data: le16 virtqueue_pairs. */
+#define VHU_NET_CTRL_MQ_VQ_PAIRS_MIN 1
+#define VHU_NET_CTRL_MQ_VQ_PAIRS_MAX 0x8000
+#define VHU_NET_OK  0
+#define VHU_NET_ERR 1
 
 /* Regions that one SET_MEM_TABLE may carry (one fd each). */
 #define VHU_MEM_TABLE_MAX_REGIONS 8
@@ -205,8 +234,35 @@ struct vhu_log {
     uint64_t mmap_offset;
 };
 
+/* GET_CONFIG and SET_CONFIG: 'size' bytes of the device's configuration
+ * space from 'offset'. */
+#define VHU_CONFIG_MAX_SIZE 256
+struct vhu_config {
+    uint32_t offset;
+    uint32_t size;
+    uint32_t flags;
+    uint8_t data[VHU_CONFIG_MAX_SIZE];
+};
+#define VHU_CONFIG_HDR_SIZE 12
+
+/* The virtio-net configuration space (virtio 1.x 5.1.4), little-endian. */
+struct vhu_net_config {
+    uint8_t mac[6];
+    uint16_t status;            /* VHU_NET_S_*. */
+    uint16_t max_virtqueue_pairs;
+    uint16_t mtu;
+    uint32_t speed;
+    uint8_t duplex;
+    uint8_t rss_max_key_size;
+    uint16_t rss_max_indirection_table_length;
+    uint32_t supported_hash_types;
+} __attribute__((packed));
+#define VHU_NET_S_LINK_UP  1
+#define VHU_NET_S_ANNOUNCE 2
+
 /* Largest payload we accept for any request. */
 union vhu_msg_payload {
+    struct vhu_config config;
     uint64_t u64;
     struct vhu_vring_state state;
     struct vhu_vring_addr addr;

@@ -57,7 +57,17 @@ vhu_vring_should_be_live(const struct vhu_device *dev,
     return (!dev->broken && vr->started && enabled && vr->has_num
             && vr->has_addr && vhu_device_mem(dev)
             && !atomic_load_explicit(&((struct vhu_vring *) vr)->broken,
-                                     memory_order_relaxed));
+                                     memory_order_relaxed)
+            && !vhu_ctrl_excludes(dev, vr - dev->vrings));
+}
+
+/* True if the guest should kick 'vr' when it makes buffers available: the
+ * caller sleeps on the kick fds, or it is the control queue, which the
+ * control thread serves when kicked. */
+static bool
+wants_kicks(const struct vhu_device *dev, const struct vhu_vring *vr)
+{
+    return dev->opts.want_kicks || vr == &dev->vrings[VHU_CTRL_VRING];
 }
 
 /* Takes 'vr' away from the data path, if it was live; the caller must
@@ -163,7 +173,7 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
             }
             return;
         }
-        if (!dev->opts.want_kicks) {
+        if (!wants_kicks(dev, vr)) {
             /* A polling caller needs no kicks (the guest ignores this flag
              * with EVENT_IDX, where burst ends leave avail_event alone). */
             vhu_write_u16(&vr->used->flags, VHU_VRING_USED_F_NO_NOTIFY);
@@ -226,8 +236,13 @@ vhu_burst_fail(struct vhu_burst *b, const char *format, ...)
 
     if (!atomic_exchange_explicit(&b->vr->broken, true,
                                   memory_order_relaxed)) {
-        VHU_WARN("%s: vring %u: %s; stopping the queue", b->dev->name,
-                 b->vring, msg);
+        if (b->vring == VHU_CTRL_VRING) {
+            VHU_WARN("%s: control queue: %s; stopping it", b->dev->name,
+                     msg);
+        } else {
+            VHU_WARN("%s: vring %u: %s; stopping the queue", b->dev->name,
+                     b->vring, msg);
+        }
         vhu_device_changed(b->dev);
     }
     vhu_counter_add(&b->vr->stats.errors, 1);
@@ -323,7 +338,7 @@ vhu_burst_end(struct vhu_burst *b)
                               memory_order_relaxed);
         vhu_log_used(b, offsetof(struct vhu_used, idx), sizeof(uint16_t));
     }
-    if (event_idx && b->dev->opts.want_kicks) {
+    if (event_idx && wants_kicks(b->dev, vr)) {
         /* Ask for a kick when the guest makes the next head available. */
         uint16_t *avail_event = (uint16_t *) &vr->used->ring[vr->size];
 

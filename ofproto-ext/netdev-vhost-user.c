@@ -562,7 +562,7 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
     smap_add_format(args, "features", "0x%016"PRIx64,
                     vhu_device_features(dev->vdev));
     smap_add_format(args, "numa", "%d", netdev_get_numa_id(netdev));
-    for (unsigned int i = 0; i < VHU_MAX_VRINGS; i++) {
+    for (unsigned int i = 0; i < VHU_CTRL_VRING; i++) {
         struct vhu_vring_info info;
 
         vhu_device_vring_info(dev->vdev, i, &info);
@@ -575,6 +575,12 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
         }
     }
     smap_add_format(args, "num_of_vrings", "%u", n_vrings);
+    if (vhu_device_ctrl_pairs(dev->vdev)) {
+        /* The guest's driver chose its queue pairs on the control queue
+         * that the switch serves. */
+        smap_add_format(args, "ctrl_queue_pairs", "%u",
+                        vhu_device_ctrl_pairs(dev->vdev));
+    }
     if (vhu_device_is_logging(dev->vdev)) {
         smap_add(args, "dirty_logging", "on");
     }

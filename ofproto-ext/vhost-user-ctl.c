@@ -613,6 +613,11 @@ vhost_conn_run(struct vhost_user_conn *conn)
                 error = vhost_conn_send(conn);
             }
         }
+        if (!error && !conn->grace_pending
+            && vhu_device_run_ctrl(conn->vdev)) {
+            /* More control commands than one call answers. */
+            poll_immediate_wake();
+        }
         if (!error && vhu_device_check_faults(conn->vdev)) {
             error = EFAULT;
         }
@@ -670,6 +675,14 @@ vhost_conn_wait(const struct vhost_user_conn *conn)
 
         if (events) {
             poll_fd_wait(conn->fd, events);
+        }
+        if (!conn->grace_pending) {
+            int kick_fd = vhu_device_ctrl_kick_fd(conn->vdev);
+
+            if (kick_fd >= 0) {
+                /* The guest's driver posted a control command. */
+                poll_fd_wait(kick_fd, POLLIN);
+            }
         }
     } else if (conn->client) {
         poll_timer_wait_until(conn->next_connect);

@@ -131,8 +131,14 @@ vhost_user_format_device(struct ds *ds, const struct vhu_device *vdev)
             continue;
         }
         vhu_device_vring_stats(vdev, i, &stats);
-        ds_put_format(ds, "  vring %u (queue pair %u, guest %s):", i, i / 2,
-                      i % 2 ? "tx" : "rx");
+        if (i == VHU_CTRL_VRING) {
+            ds_put_format(ds, "  control queue (driver uses %u queue "
+                          "pair%s):", vhu_device_ctrl_pairs(vdev),
+                          vhu_device_ctrl_pairs(vdev) == 1 ? "" : "s");
+        } else {
+            ds_put_format(ds, "  vring %u (queue pair %u, guest %s):", i,
+                          i / 2, i % 2 ? "tx" : "rx");
+        }
         ds_put_format(ds, " size %"PRIu16", %s, %s%s%s\n", info.size,
                       info.enabled ? "enabled" : "disabled",
                       info.started ? "started" : "stopped",

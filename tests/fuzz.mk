@@ -18,6 +18,7 @@ FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	-Wall -Wextra -Wno-sign-compare -Wno-unused-parameter
 FUZZ_CPPFLAGS = -I$(top_builddir) -I$(srcdir)/datapath -I$(srcdir)/tests/fuzz
 FUZZ_ENGINE_SRC = \
+	datapath/ctrl-queue.c \
 	datapath/device.c \
 	datapath/dirty-log.c \
 	datapath/guest-fault.c \

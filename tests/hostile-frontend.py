@@ -94,6 +94,9 @@ RESET_DEVICE = 34
 ADD_MEM_REG, REM_MEM_REG = 37, 38
 
 F_MRG_RXBUF = 1 << 15
+F_CTRL_VQ = 1 << 17
+F_GUEST_ANNOUNCE = 1 << 21
+F_MQ = 1 << 22
 F_INDIRECT = 1 << 28
 F_EVENT_IDX = 1 << 29
 F_PROTOCOL_FEATURES = 1 << 30
@@ -102,14 +105,18 @@ PF_MQ = 1 << 0
 PF_REPLY_ACK = 1 << 3
 PF_LOG_SHMFD = 1 << 1
 PF_CONFIGURE_MEM_SLOTS = 1 << 15
+PF_CONFIG = 1 << 9
+GET_CONFIG = 24
 F_LOG_ALL = 1 << 26
 VRING_F_LOG = 1
 VRING_NOFD = 1 << 8
 
 DESC_NEXT, DESC_WRITE, DESC_INDIRECT = 1, 2, 4
 
-MAX_PAYLOAD = 264               # The largest payload the back-end takes.
+MAX_PAYLOAD = 272               # The largest payload the back-end takes.
 MAX_VRINGS = 32                 # 16 queue pairs.
+CTRL_VRING = 14                 # The control queue's index, with MQ:
+                                # 2 * max_virtqueue_pairs (7) of GET_CONFIG.
 HDR_LEN = 12                    # virtio_net_hdr_mrg_rxbuf (VERSION_1).
 
 # Guest memory layout.  File offsets: a margin, region A, a margin, region
@@ -125,6 +132,11 @@ RING_SIZE = 256
 TX_BUF = 0x8000                 # Guest transmit buffers (vring 1).
 RX_BUF = 0x10000                # Guest receive buffers (vring 0).
 SCRATCH = 0x1c000               # Indirect tables and such.
+
+# The control queue, in region B: its rings, a command and its ack.
+CTRL_DESC, CTRL_AVAIL, CTRL_USED = 0x100000, 0x101000, 0x102000
+CTRL_CMD, CTRL_ACK = 0x104000, 0x104800
+CTRL_SIZE = 16
 
 TIMEOUT = 10.0
 
@@ -355,6 +367,62 @@ class Frontend:
         self.must(SET_VRING_CALL, u64(v), [call])
         if self.features & F_PROTOCOL_FEATURES:
             self.must(SET_VRING_ENABLE, state(v, 1))
+
+    def setup_ctrl(self, index=CTRL_VRING):
+        """Sets the control queue up at frontend index 'index', as a
+        frontend that hands it to the back-end does (crosvm)."""
+        uva = B_UVA - B_GPA
+        self.must(SET_VRING_NUM, state(index, CTRL_SIZE))
+        self.must(SET_VRING_BASE, state(index, 0))
+        self.must(SET_VRING_ADDR, vring_addr(index, uva + CTRL_DESC,
+                                             uva + CTRL_AVAIL,
+                                             uva + CTRL_USED))
+        self.ctrl_kick, call = eventfd(), eventfd()
+        self.fds += [self.ctrl_kick, call]
+        self.must(SET_VRING_KICK, u64(index), [self.ctrl_kick])
+        self.must(SET_VRING_CALL, u64(index), [call])
+        if self.features & F_PROTOCOL_FEATURES:
+            self.must(SET_VRING_ENABLE, state(index, 1))
+        self.ctrl_avail = 0
+
+    def ctrl_post(self, chain, loop=False):
+        """Posts the chain of (address, length, flags) on the control
+        queue, the ack byte preset to 0xff, and kicks.  With 'loop', the
+        last descriptor chains to the next one too."""
+        self.mem.write(CTRL_ACK, b'\xff')
+        head = self.ctrl_avail % CTRL_SIZE
+        for k, (addr, length, flags) in enumerate(chain):
+            i = (head + k) % CTRL_SIZE
+            nxt = DESC_NEXT if loop or k + 1 < len(chain) else 0
+            self.mem.write(CTRL_DESC + 16 * i,
+                           struct.pack('<QIHH', addr, length, flags | nxt,
+                                       (i + 1) % CTRL_SIZE))
+        self.ctrl_avail += len(chain)
+        self.ctrl_posted = getattr(self, 'ctrl_posted', 0)
+        self.mem.write(CTRL_AVAIL + 4 + 2 * (self.ctrl_posted % CTRL_SIZE),
+                       struct.pack('<H', head))
+        self.ctrl_posted += 1
+        self.mem.write(CTRL_AVAIL + 2,
+                       struct.pack('<H', self.ctrl_posted & 0xffff))
+        os.write(self.ctrl_kick, u64(1))
+
+    def ctrl_command(self, cls, cmd, data=b''):
+        """Sends a command as Linux's virtio_net does (header, data, ack in
+        three descriptors) and returns the ack."""
+        self.mem.write(CTRL_CMD, bytes([cls, cmd]) + data)
+        chain = [(CTRL_CMD, 2, 0)]
+        if data:
+            chain.append((CTRL_CMD + 2, len(data), 0))
+        chain.append((CTRL_ACK, 1, DESC_WRITE))
+        self.ctrl_post(chain)
+        deadline = time.monotonic() + TIMEOUT
+        used = CTRL_USED + 2
+        while time.monotonic() < deadline:
+            idx = struct.unpack('<H', self.mem.read(used, 2))[0]
+            if idx == self.ctrl_posted:
+                return self.mem.read(CTRL_ACK, 1)[0]
+            time.sleep(0.005)
+        raise CaseFailed('control command %d/%d not answered' % (cls, cmd))
 
     def setup(self, **kwargs):
         """A complete, valid set-up of queue pair 0."""
@@ -1067,6 +1135,62 @@ def _(fe):
     except PermissionError:
         pass
     fe.echo_check()
+
+
+@case('ctrl-queue-commands', 'ok',
+      r'control queue: VQ_PAIRS_SET 8 refused \(at most 7 pairs\)$')
+def _(fe):
+    # A frontend that hands the control queue to the back-end: the driver
+    # chooses its queue pairs there, other commands are refused, and
+    # frames go on.
+    fe.setup(features=F_VERSION_1 | F_MRG_RXBUF | F_INDIRECT | F_CTRL_VQ
+             | F_MQ | F_GUEST_ANNOUNCE,
+             protocol=PF_REPLY_ACK | PF_MQ | PF_CONFIG)
+    # The configuration space, as crosvm reads it for the guest: status
+    # and max_virtqueue_pairs, which numbers the control queue.
+    fe.send(GET_CONFIG, struct.pack('<III', 6, 4, 0) + bytes(4))
+    reply = fe.recv_reply(GET_CONFIG)
+    status, pairs = struct.unpack('<HH', reply[12:16])
+    if len(reply) != 16 or status != 1 or 2 * pairs != CTRL_VRING:
+        raise CaseFailed('GET_CONFIG: %s' % reply.hex())
+    fe.setup_ctrl()
+    for cls, cmd, data, want in ((4, 0, b'\x01\x00', 0),
+                                 (4, 0, b'\x08\x00', 1),
+                                 (4, 0, b'\x00\x00', 1),
+                                 (0, 0, b'\x01', 1),
+                                 (3, 0, b'', 0),
+                                 (4, 0, b'\x02\x00', 0),
+                                 (4, 0, b'\x01\x00', 0)):
+        ack = fe.ctrl_command(cls, cmd, data)
+        if ack != want:
+            raise CaseFailed('command %d/%d %s: ack %d, expected %d'
+                             % (cls, cmd, data.hex(), ack, want))
+    fe.echo_check()
+
+
+def bad_ctrl(name, log, chain, loop=False):
+    def fn(fe):
+        fe.setup(features=F_VERSION_1 | F_MRG_RXBUF | F_INDIRECT | F_CTRL_VQ
+                 | F_MQ)
+        fe.setup_ctrl()
+        fe.mem.write(CTRL_CMD, b'\x04\x00\x01\x00')
+        fe.ctrl_post(chain, loop)
+        # The control queue stops; the data path goes on.
+        time.sleep(0.1)
+        fe.echo_check()
+    case(name, 'queue', r'control queue: %s; stopping it$' % log)(fn)
+
+
+bad_ctrl('ctrl-no-ack', r'control command with 4 readable bytes and no '
+         r'ack byte', [(CTRL_CMD, 4, 0)])
+bad_ctrl('ctrl-readable-after-ack', r'control command: device-readable '
+         r'descriptor after the ack',
+         [(CTRL_ACK, 1, DESC_WRITE), (CTRL_CMD, 4, 0)])
+bad_ctrl('ctrl-outside-memory', r'control command at 0x200000 \(4 bytes\) '
+         r'not in mapped memory', [(0x200000, 4, 0),
+                                   (CTRL_ACK, 1, DESC_WRITE)])
+bad_ctrl('ctrl-chain-loop', r'descriptor chain longer than 16 \(loop\?\)',
+         [(CTRL_CMD, 4, 0)] * CTRL_SIZE, loop=True)
 
 
 # Running the cases.

@@ -58,6 +58,7 @@ test_features_offered(void)
                          | VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)
                          | VHU_BIT(VHU_VIRTIO_NET_F_MTU)
                          | VHU_BIT(VHU_VIRTIO_NET_F_STATUS)
+                         | VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ)
                          | VHU_BIT(VHU_VIRTIO_NET_F_MQ)
                          | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_ANNOUNCE)
                          | VHU_BIT(VHU_F_LOG_ALL)
@@ -68,6 +69,7 @@ test_features_offered(void)
                             | VHU_BIT(VHU_PROTOCOL_F_NET_MTU)
                             | VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
                             | VHU_BIT(VHU_PROTOCOL_F_STATUS)
+                            | VHU_BIT(VHU_PROTOCOL_F_CONFIG)
                             | VHU_BIT(VHU_PROTOCOL_F_LOG_SHMFD));
     struct fe fe;
     uint64_t v;

@@ -520,6 +520,7 @@ fe_dequeue(struct fe *fe, unsigned int qp, struct test_pkt **pkts, int max)
 
 static const struct test *const test_tables[] = {
     message_tests, memory_tests, virtqueue_tests, dirty_log_tests,
+    ctrl_tests,
 };
 
 static const struct test *

@@ -47,6 +47,7 @@ extern const struct test message_tests[];
 extern const struct test memory_tests[];
 extern const struct test virtqueue_tests[];
 extern const struct test dirty_log_tests[];
+extern const struct test ctrl_tests[];
 
 /* Guest memory: one memfd, 'GUEST_SIZE' bytes, seen at 'map' here. */
 #define GUEST_SIZE (1024 * 1024)

@@ -60,6 +60,7 @@ struct layout {
     unsigned int rounds;
     uint16_t frame_len[4];
     uint32_t log_size;          /* 0: no dirty log. */
+    bool ctrl;                  /* A control queue on vring 1's rings. */
 };
 
 static uint64_t
@@ -139,7 +140,15 @@ decode_layout(struct fuzz_input *in, struct layout *l)
 
     l->base[0] = fuzz_u16(in);
     l->base[1] = fuzz_u16(in);
-    l->rounds = 1 + fuzz_u8(in) % 4;
+    uint8_t rounds = fuzz_u8(in);
+
+    l->rounds = 1 + rounds % 4;
+    if (rounds & 0x80) {
+        /* The control queue (index 2 without MQ) on the rings of vring 1,
+         * whose chains it then reads as commands too. */
+        l->ctrl = true;
+        l->features |= VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ);
+    }
     for (int i = 0; i < 4; i++) {
         l->frame_len[i] = fuzz_u16(in);
     }
@@ -206,10 +215,11 @@ setup_device(struct vhu_device *dev, const struct layout *l, int memfd,
         setup_msg(dev, VHU_REQ_SET_LOG_BASE, &log, sizeof log, &fd, 1);
     }
 
-    for (uint32_t v = 0; v < 2; v++) {
-        struct vhu_vring_state s = { .index = v, .num = l->ring_size };
+    for (uint32_t i = 0; i < (l->ctrl ? 3 : 2); i++) {
+        uint32_t v = i < 2 ? i : 1;
+        struct vhu_vring_state s = { .index = i, .num = l->ring_size };
         struct vhu_vring_addr a = {
-            .index = v,
+            .index = i,
             .desc = l->uva[0] + l->desc[v],
             .avail = l->uva[0] + l->avail[v],
             .used = l->uva[0] + l->used[v],
@@ -221,7 +231,7 @@ setup_device(struct vhu_device *dev, const struct layout *l, int memfd,
         s.num = l->base[v];
         setup_msg(dev, VHU_REQ_SET_VRING_BASE, &s, sizeof s, NULL, 0);
         setup_msg(dev, VHU_REQ_SET_VRING_ADDR, &a, sizeof a, NULL, 0);
-        u64 = v | VHU_VRING_NOFD_MASK;
+        u64 = i | VHU_VRING_NOFD_MASK;
         setup_msg(dev, VHU_REQ_SET_VRING_KICK, &u64, sizeof u64, NULL, 0);
         if (l->protocol_features) {
             s.num = 1;
@@ -332,8 +342,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (unsigned int r = 0; r < l.rounds; r++) {
         void *pkts[32];
-        int n = vhu_dequeue_burst(dev, 0, fuzz_alloc, fuzz_free, NULL,
-                                  pkts, 32);
+        int n;
+
+        if (l.ctrl) {
+            vhu_device_run_ctrl(dev);
+        }
+        n = vhu_dequeue_burst(dev, 0, fuzz_alloc, fuzz_free, NULL, pkts, 32);
 
         for (int i = 0; i < n; i++) {
             free(pkts[i]);
