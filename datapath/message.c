@@ -245,6 +245,10 @@ wants_ack(const struct vhu_device *dev, const struct vhu_msg *msg)
             && (dev->protocol_features & VHU_BIT(VHU_PROTOCOL_F_REPLY_ACK)));
 }
 
+/* SET_VRING_KICK, CALL and ERR carry an 8-bit index. */
+_Static_assert(2 * VHU_MAX_QUEUE_PAIRS - 1 <= VHU_VRING_IDX_MASK,
+               "a vring index does not fit SET_VRING_KICK");
+
 /* Returns the vring that the frontend numbers 'index' (the control queue
  * has its own number, see vhu_ctrl_vring_index()), or NULL after logging if
  * the index is out of range for this device. */

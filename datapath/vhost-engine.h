@@ -77,7 +77,7 @@
  * for its transmit queue, and VHU_CTRL_VRING for the control queue (which
  * the frontend numbers as the virtio spec says: 2 * max_virtqueue_pairs
  * with VIRTIO_NET_F_MQ, 2 without). */
-#define VHU_MAX_QUEUE_PAIRS 16
+#define VHU_MAX_QUEUE_PAIRS 128
 #define VHU_CTRL_VRING (2 * VHU_MAX_QUEUE_PAIRS)
 #define VHU_MAX_VRINGS (VHU_CTRL_VRING + 1)
 

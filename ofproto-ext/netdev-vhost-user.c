@@ -92,6 +92,101 @@ struct vhost_txq {
 };
 BUILD_ASSERT_DECL(sizeof(struct vhost_txq) == CACHE_LINE_SIZE);
 
+/* A set of queue pairs, bit N for pair N.  Written by the control thread
+ * only; read by any thread, one word at a time, so that a reader may see
+ * one word old and one new while the set changes: at worst it picks a pair
+ * that was just disabled, whose frames the engine then refuses (counted as
+ * drops), as with a pair disabled just after the read. */
+#define VHOST_MAP_WORDS DIV_ROUND_UP(VHU_MAX_QUEUE_PAIRS, 64)
+struct vhost_pair_map {
+    atomic_uint64_t words[VHOST_MAP_WORDS];
+};
+
+static void
+vhost_pair_map_init(struct vhost_pair_map *map)
+{
+    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
+        atomic_init(&map->words[i], 0);
+    }
+}
+
+static uint64_t
+vhost_pair_map_word(const struct vhost_pair_map *map, size_t i)
+{
+    uint64_t w;
+
+    atomic_read_relaxed(CONST_CAST(atomic_uint64_t *, &map->words[i]), &w);
+    return w;
+}
+
+static bool
+vhost_pair_map_test(const struct vhost_pair_map *map, unsigned int qp)
+{
+    return (qp < VHU_MAX_QUEUE_PAIRS
+            && (vhost_pair_map_word(map, qp / 64) >> (qp % 64)) & 1);
+}
+
+static bool
+vhost_pair_map_is_empty(const struct vhost_pair_map *map)
+{
+    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
+        if (vhost_pair_map_word(map, i)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Returns the 'k'th pair (from 0) in 'map', or -1 if it has no more than
+ * 'k' pairs.  Passing k modulo the count picks one of them. */
+static int
+vhost_pair_map_nth(const struct vhost_pair_map *map, unsigned int k)
+{
+    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
+        uint64_t w = vhost_pair_map_word(map, i);
+        unsigned int n = count_1bits(w);
+
+        if (k < n) {
+            for (; k > 0; k--) {
+                w = zero_rightmost_1bit(w);
+            }
+            return i * 64 + rightmost_1bit_idx(w);
+        }
+        k -= n;
+    }
+    return -1;
+}
+
+static unsigned int
+vhost_pair_map_count(const struct vhost_pair_map *map)
+{
+    unsigned int n = 0;
+
+    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
+        n += count_1bits(vhost_pair_map_word(map, i));
+    }
+    return n;
+}
+
+/* Appends 'map' to 'ds' as one hexadecimal number. */
+static void
+vhost_pair_map_format(struct ds *ds, const struct vhost_pair_map *map)
+{
+    bool started = false;
+
+    ds_put_cstr(ds, "0x");
+    for (size_t i = VHOST_MAP_WORDS; i-- > 0;) {
+        uint64_t w = vhost_pair_map_word(map, i);
+
+        if (started) {
+            ds_put_format(ds, "%016"PRIx64, w);
+        } else if (w || !i) {
+            ds_put_format(ds, "%"PRIx64, w);
+            started = true;
+        }
+    }
+}
+
 struct netdev_vhost_user {
     struct netdev up;
 
@@ -111,8 +206,8 @@ struct netdev_vhost_user {
     atomic_int tx_retries_max;
     atomic_uint32_t max_frame_len;  /* From the MTU. */
     atomic_uint guest_n_qp;         /* Queue pairs the frontend set up. */
-    atomic_uint32_t rx_enabled;     /* Bit N: the guest transmits on pair N. */
-    atomic_uint32_t tx_enabled;     /* Bit N: the guest receives on pair N. */
+    struct vhost_pair_map rx_enabled;   /* The guest transmits on pair N. */
+    struct vhost_pair_map tx_enabled;   /* The guest receives on pair N. */
     atomic_bool admin_up;           /* NETDEV_UP ("ovs-ofctl mod-port"). */
 
     /* A RARP to send as if from the guest (SEND_RARP after a migration):
@@ -251,24 +346,31 @@ netdev_vhost_user_set_global_config(const struct smap *other_config)
     free(dir);
 }
 
-/* Returns a bitmap of the queue pairs whose virtqueue at offset 'dir' (0 for
+/* Stores in 'map' the queue pairs whose virtqueue at offset 'dir' (0 for
  * the guest's receive queue, 1 for its transmit queue) the guest set up,
- * started and enabled. */
-static uint32_t
-vhost_enabled_pairs(const struct vhu_device *vdev, unsigned int dir)
+ * started and enabled (control thread). */
+static void
+vhost_update_enabled_pairs(struct vhost_pair_map *map,
+                           const struct vhu_device *vdev, unsigned int dir)
 {
-    uint32_t map = 0;
+    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
+        uint64_t w = 0;
 
-    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-        struct vhu_vring_info info;
+        for (unsigned int b = 0; b < 64; b++) {
+            unsigned int qp = i * 64 + b;
+            struct vhu_vring_info info;
 
-        vhu_device_vring_info(vdev, 2 * qp + dir, &info);
-        if (info.configured && info.started && info.enabled
-            && !info.broken) {
-            map |= UINT32_C(1) << qp;
+            if (qp >= VHU_MAX_QUEUE_PAIRS) {
+                break;
+            }
+            vhu_device_vring_info(vdev, 2 * qp + dir, &info);
+            if (info.configured && info.started && info.enabled
+                && !info.broken) {
+                w |= UINT64_C(1) << b;
+            }
         }
+        atomic_store_relaxed(&map->words[i], w);
     }
-    return map;
 }
 
 static int vhost_numa_id(const struct netdev_vhost_user *);
@@ -282,10 +384,8 @@ netdev_vhost_user_state_changed(struct netdev *netdev)
     uint8_t mac[6];
     int numa_id;
 
-    atomic_store_relaxed(&dev->rx_enabled,
-                         vhost_enabled_pairs(dev->vdev, 1));
-    atomic_store_relaxed(&dev->tx_enabled,
-                         vhost_enabled_pairs(dev->vdev, 0));
+    vhost_update_enabled_pairs(&dev->rx_enabled, dev->vdev, 1);
+    vhost_update_enabled_pairs(&dev->tx_enabled, dev->vdev, 0);
     if (vhu_device_take_rarp(dev->vdev, mac)) {
         struct eth_addr ea;
 
@@ -359,8 +459,8 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->tx_retries_max, VHOST_TX_RETRIES_DEF);
     atomic_init(&dev->max_frame_len, MTU_TO_MAX_FRAME_LEN(ETH_PAYLOAD_MAX));
     atomic_init(&dev->guest_n_qp, 0);
-    atomic_init(&dev->rx_enabled, 0);
-    atomic_init(&dev->tx_enabled, 0);
+    vhost_pair_map_init(&dev->rx_enabled);
+    vhost_pair_map_init(&dev->tx_enabled);
     atomic_init(&dev->admin_up, true);
     atomic_init(&dev->rarp, 0);
     vhost_qos_init(&dev->policer);
@@ -613,11 +713,9 @@ netdev_vhost_user_get_numa_id(const struct netdev *netdev)
 static bool
 vhost_carrier(struct netdev_vhost_user *dev)
 {
-    uint32_t rx_map, tx_map;
-
-    atomic_read_relaxed(&dev->rx_enabled, &rx_map);
-    atomic_read_relaxed(&dev->tx_enabled, &tx_map);
-    return vhu_device_is_running(dev->vdev) && rx_map && tx_map;
+    return (vhu_device_is_running(dev->vdev)
+            && !vhost_pair_map_is_empty(&dev->rx_enabled)
+            && !vhost_pair_map_is_empty(&dev->tx_enabled));
 }
 
 static int
@@ -1090,10 +1188,8 @@ static bool
 netdev_vhost_user_rxq_enabled(struct netdev_rxq *rxq)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
-    uint32_t map;
 
-    atomic_read_relaxed(&dev->rx_enabled, &map);
-    return (map >> rxq->queue_id) & 1;
+    return vhost_pair_map_test(&dev->rx_enabled, rxq->queue_id);
 }
 
 /* Returns the guest's queue pair that transmit queue 'qid' uses, or -1 if
@@ -1103,17 +1199,9 @@ netdev_vhost_user_rxq_enabled(struct netdev_rxq *rxq)
 static int
 vhost_tx_queue_pair(struct netdev_vhost_user *dev, int qid)
 {
-    uint32_t map;
-    int k;
+    unsigned int n = vhost_pair_map_count(&dev->tx_enabled);
 
-    atomic_read_relaxed(&dev->tx_enabled, &map);
-    if (!map) {
-        return -1;
-    }
-    for (k = qid % count_1bits(map); k > 0; k--) {
-        map = zero_rightmost_1bit(map);
-    }
-    return rightmost_1bit_idx(map);
+    return n ? vhost_pair_map_nth(&dev->tx_enabled, qid % n) : -1;
 }
 
 static int
@@ -1290,13 +1378,10 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
     struct vhost_tx_totals t = vhost_tx_totals(dev);
-    uint32_t rx_map, tx_map;
     unsigned int n_qp;
     bool connected;
 
     atomic_read_relaxed(&dev->guest_n_qp, &n_qp);
-    atomic_read_relaxed(&dev->rx_enabled, &rx_map);
-    atomic_read_relaxed(&dev->tx_enabled, &tx_map);
 
     ovs_mutex_lock(&dev->mutex);
     connected = dev->conn && vhost_user_conn_is_connected(dev->conn);
@@ -1323,9 +1408,12 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
                   counter_read(&dev->tx_not_running_drops),
                   vhost_qos_drops(&dev->qos),
                   vhost_qos_drops(&dev->policer));
-    ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx "
-                  "0x%"PRIx32", guest rx 0x%"PRIx32"; rxqs %d, txqs %d\n",
-                  n_qp, rx_map, tx_map, netdev->n_rxq, netdev->n_txq);
+    ds_put_format(ds, "  queue pairs: %u set up; enabled for guest tx ",
+                  n_qp);
+    vhost_pair_map_format(ds, &dev->rx_enabled);
+    ds_put_cstr(ds, ", guest rx ");
+    vhost_pair_map_format(ds, &dev->tx_enabled);
+    ds_put_format(ds, "; rxqs %d, txqs %d\n", netdev->n_rxq, netdev->n_txq);
     if (connected) {
         vhost_user_format_device(ds, dev->vdev);
     }
