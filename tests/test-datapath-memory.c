@@ -277,6 +277,25 @@ test_spanning_regions(void)
     fe_destroy(&fe);
 }
 
+/* Guest memory on hugetlbfs (2 MB pages), in two regions at file offsets
+ * that are not multiples of the page size, as a frontend may give them
+ * (QEMU rounds its sections to the page size; others need not): mmap()
+ * there must start at the page below, and frames cross the regions. */
+static void
+test_hugetlbfs_unaligned(void)
+{
+    struct fe_opts opts = {
+        .features = F_BASE, .protocol_features = PF_BASE, .n_qp = 1,
+        .two_regions = true, .hugetlb = true, .file_base = 0x201000,
+    };
+    struct fe fe;
+
+    fe_setup(&fe, &opts);
+    round_trip(&fe, BUF_BASE, BUF_BASE + 0x1000, 1500);
+    round_trip(&fe, GUEST_SIZE / 2 - 100, GUEST_SIZE / 2 - 30, 1500);
+    fe_destroy(&fe);
+}
+
 /* A new table while rings are live: rings stop until the grace period,
  * then run on the new table. */
 static void
@@ -647,6 +666,7 @@ test_numa_learned(void)
 }
 
 const struct test memory_tests[] = {
+    { "mem-hugetlbfs-unaligned", test_hugetlbfs_unaligned },
     { "mem-table-overlap", test_overlap },
     { "mem-table-overlap-uva", test_overlap_uva },
     { "mem-table-zero-size", test_zero_size },

@@ -152,6 +152,7 @@ fe_init(struct fe *fe, unsigned int max_qp)
     fe->map = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
                    fe->memfd, 0);
     CHECK(fe->map != MAP_FAILED, "mmap: %s", strerror(errno));
+    fe->map_len = GUEST_SIZE;
     for (size_t i = 0; i < VHU_MAX_VRINGS; i++) {
         fe->vrings[i].kick_fd = fe->vrings[i].call_fd = -1;
     }
@@ -172,8 +173,26 @@ fe_destroy(struct fe *fe)
             close(fe->vrings[i].call_fd);
         }
     }
-    munmap(fe->map, GUEST_SIZE);
+    munmap(fe->map, fe->map_len);
     close(fe->memfd);
+}
+
+/* Replaces the guest memory of 'fe' by a file of 2 MB pages
+ * (MFD_HUGETLB), 'len' bytes. */
+static void
+fe_use_hugetlb(struct fe *fe, size_t len)
+{
+    munmap(fe->map, fe->map_len);
+    close(fe->memfd);
+    fe->memfd = memfd_create("guest-huge", MFD_CLOEXEC | MFD_HUGETLB);
+    CHECK(fe->memfd >= 0, "memfd_create(MFD_HUGETLB): %s", strerror(errno));
+    CHECK(!ftruncate(fe->memfd, len), "ftruncate: %s (no 2 MB pages "
+          "reserved? see /proc/sys/vm/nr_hugepages)", strerror(errno));
+    fe->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   fe->memfd, 0);
+    CHECK(fe->map != MAP_FAILED, "mmap of 2 MB pages: %s (none free?)",
+          strerror(errno));
+    fe->map_len = len;
 }
 
 /* Runs a grace period if the device wants one. */
@@ -371,11 +390,15 @@ fe_setup(struct fe *fe, const struct fe_opts *opts)
     uint64_t offered;
 
     fe_init(fe, opts->max_qp);
+    if (opts->hugetlb) {
+        fe_use_hugetlb(fe, 4 * 1024 * 1024);
+    }
     if (opts->two_regions) {
-        fe_add_region(fe, 0, GUEST_SIZE / 2, 0);
-        fe_add_region(fe, GUEST_SIZE / 2, GUEST_SIZE / 2, GUEST_SIZE / 2);
+        fe_add_region(fe, 0, GUEST_SIZE / 2, opts->file_base);
+        fe_add_region(fe, GUEST_SIZE / 2, GUEST_SIZE / 2,
+                      opts->file_base + GUEST_SIZE / 2);
     } else {
-        fe_add_region(fe, 0, GUEST_SIZE, 0);
+        fe_add_region(fe, 0, GUEST_SIZE, opts->file_base);
     }
 
     offered = fe_get_u64(fe, VHU_REQ_GET_FEATURES);

@@ -74,7 +74,8 @@ struct fe_vring {
 struct fe {
     struct vhu_device *dev;
     int memfd;
-    uint8_t *map;               /* The memfd, GUEST_SIZE bytes. */
+    uint8_t *map;               /* The memfd, 'map_len' bytes. */
+    size_t map_len;             /* GUEST_SIZE, or more on hugetlbfs. */
     struct fe_region regions[8];
     unsigned int n_regions;
     struct fe_vring vrings[VHU_MAX_VRINGS];
@@ -90,6 +91,8 @@ struct fe_opts {
     uint16_t ring_size;         /* Default 256. */
     unsigned int max_qp;        /* Device maximum; default 2. */
     bool two_regions;           /* Split memory at GUEST_SIZE / 2. */
+    bool hugetlb;               /* Memory in 2 MB pages (MFD_HUGETLB). */
+    uint64_t file_base;         /* File offset of guest address 0. */
 };
 
 /* Harness. */

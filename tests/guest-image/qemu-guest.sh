@@ -37,13 +37,15 @@
 #   --image=DIR       where build.sh put vmlinuz and initramfs.gz
 #                     (default: $GUEST_IMAGE_DIR)
 #   --mem=MB          guest memory (default 256)
+#   --mem-path=DIR    guest memory in a file on DIR (a hugetlbfs mount)
+#                     instead of a memfd
 #   --qmp=PATH        a QMP monitor on UNIX socket PATH (QEMU listens)
 #   --incoming=URI    wait for a live migration from URI (-incoming), e.g.
 #                     unix:PATH; the command line must match the source's
 
 set -e
 
-server= reconnect= queues=1 device= mem=256 qmp= incoming=
+server= reconnect= queues=1 device= mem=256 qmp= incoming= mem_path=
 image=${GUEST_IMAGE_DIR:-}
 while :; do
     case $1 in
@@ -53,6 +55,7 @@ while :; do
     --device=*) device="$device,${1#*=}" ;;
     --image=*) image=${1#*=} ;;
     --mem=*) mem=${1#*=} ;;
+    --mem-path=*) mem_path=${1#*=} ;;
     --qmp=*) qmp=${1#*=} ;;
     --incoming=*) incoming=${1#*=} ;;
     --*) echo "qemu-guest.sh: unknown option $1" >&2; exit 1 ;;
@@ -61,7 +64,7 @@ while :; do
     shift
 done
 if [ $# -lt 3 ] || [ -z "$image" ]; then
-    sed -n '16,43s/^# \{0,1\}//p' "$0" >&2
+    sed -n '16,45s/^# \{0,1\}//p' "$0" >&2
     exit 1
 fi
 name=$1 sock=$2 mac=$3
@@ -112,12 +115,17 @@ mkfifo "$name.cmd.in"
 # memfd, which the switch maps.  MSI-X is off (vectors=0): QEMU 7.2
 # under TCG crashes in msix_set_vector_notifiers when a vhost-user
 # virtio-net-pci device starts with it.
+memdev="memory-backend-memfd,id=mem,size=${mem}M,share=on"
+if [ -n "$mem_path" ]; then
+    memdev="memory-backend-file,id=mem,size=${mem}M,mem-path=$mem_path"
+    memdev="$memdev,share=on"
+fi
 cmdline="console=ttyS0 quiet panic=-1 no_timer_check ipv6.disable=1"
 cmdline="$cmdline vhu.name=$name $*"
 exec qemu-system-x86_64 \
     -name "$name" \
     -accel tcg,thread=multi -cpu max -smp "$queues" -m "$mem" \
-    -object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
+    -object "$memdev" \
     -numa node,memdev=mem \
     -kernel "$image/vmlinuz" -initrd "$image/initramfs.gz" \
     -append "$cmdline" \
