@@ -39,6 +39,7 @@
 #   --mem=MB          guest memory (default 256)
 #   --mem-path=DIR    guest memory in a file on DIR (a hugetlbfs mount)
 #                     instead of a memfd
+#   --maxmem=MB       room for memory hot-plug (pc-dimm) up to MB in all
 #   --qmp=PATH        a QMP monitor on UNIX socket PATH (QEMU listens)
 #   --incoming=URI    wait for a live migration from URI (-incoming), e.g.
 #                     unix:PATH; the command line must match the source's
@@ -46,6 +47,7 @@
 set -e
 
 server= reconnect= queues=1 device= mem=256 qmp= incoming= mem_path=
+maxmem=
 image=${GUEST_IMAGE_DIR:-}
 while :; do
     case $1 in
@@ -56,6 +58,7 @@ while :; do
     --image=*) image=${1#*=} ;;
     --mem=*) mem=${1#*=} ;;
     --mem-path=*) mem_path=${1#*=} ;;
+    --maxmem=*) maxmem=${1#*=} ;;
     --qmp=*) qmp=${1#*=} ;;
     --incoming=*) incoming=${1#*=} ;;
     --*) echo "qemu-guest.sh: unknown option $1" >&2; exit 1 ;;
@@ -64,7 +67,7 @@ while :; do
     shift
 done
 if [ $# -lt 3 ] || [ -z "$image" ]; then
-    sed -n '16,45s/^# \{0,1\}//p' "$0" >&2
+    sed -n '16,46s/^# \{0,1\}//p' "$0" >&2
     exit 1
 fi
 name=$1 sock=$2 mac=$3
@@ -120,11 +123,15 @@ if [ -n "$mem_path" ]; then
     memdev="memory-backend-file,id=mem,size=${mem}M,mem-path=$mem_path"
     memdev="$memdev,share=on"
 fi
+memsize=$mem
+if [ -n "$maxmem" ]; then
+    memsize="$mem,slots=2,maxmem=${maxmem}M"
+fi
 cmdline="console=ttyS0 quiet panic=-1 no_timer_check ipv6.disable=1"
 cmdline="$cmdline vhu.name=$name $*"
 exec qemu-system-x86_64 \
     -name "$name" \
-    -accel tcg,thread=multi -cpu max -smp "$queues" -m "$mem" \
+    -accel tcg,thread=multi -cpu max -smp "$queues" -m "$memsize" \
     -object "$memdev" \
     -numa node,memdev=mem \
     -kernel "$image/vmlinuz" -initrd "$image/initramfs.gz" \
