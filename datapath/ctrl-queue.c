@@ -17,6 +17,7 @@
 #include <vhu-config.h>
 #include "device-private.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <string.h>
@@ -106,7 +107,10 @@ vhu_device_ctrl_kick_fd(const struct vhu_device *dev)
 {
     const struct vhu_vring *vr = &dev->vrings[VHU_CTRL_VRING];
 
-    return vhu_ctrl_is_served(dev) ? vr->kick_fd : -1;
+    return (vhu_ctrl_is_served(dev)
+            && !atomic_load_explicit(&((struct vhu_vring *) vr)->broken,
+                                     memory_order_relaxed)
+            ? vr->kick_fd : -1);
 }
 
 unsigned int
@@ -132,24 +136,36 @@ vhu_ctrl_config(const struct vhu_device *dev, struct vhu_net_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     cfg->status = VHU_NET_S_LINK_UP;
     cfg->max_virtqueue_pairs = dev->config_pairs;
-    cfg->mtu = dev->mtu ? dev->mtu : 1500;
+    cfg->mtu = (dev->mtu ? dev->mtu
+                : atomic_load_explicit(&((struct vhu_device *) dev)->
+                                       config_mtu, memory_order_relaxed));
     cfg->speed = UINT32_MAX;    /* Unknown. */
     cfg->duplex = 0xff;         /* Unknown. */
 }
 
-/* Consumes a pending kick on 'fd' without blocking (the frontend's
- * eventfd may be in blocking mode, and is shared with it). */
-static void
+/* Consumes a pending kick on the control queue's kick fd without blocking
+ * (the frontend's eventfd may be in blocking mode, and is shared with it).
+ * Returns false if the fd does not behave as an eventfd (a hang-up, an
+ * error, a read of other than 8 bytes: a pipe closed at the other end, a
+ * file, /dev/null): polling it would wake the control thread forever. */
+static bool
 drain_kick(int fd)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
     uint64_t count;
 
-    if (poll(&pfd, 1, 0) == 1 && pfd.revents & POLLIN) {
-        if (read(fd, &count, sizeof count) < 0) {
-            /* Nothing to do: the rings are checked regardless. */
-        }
+    if (poll(&pfd, 1, 0) != 1) {
+        return true;
     }
+    if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+        return false;
+    }
+    if (pfd.revents & POLLIN) {
+        ssize_t n = read(fd, &count, sizeof count);
+
+        return n == sizeof count || (n < 0 && errno == EAGAIN);
+    }
+    return true;
 }
 
 /* What handling one command came to. */
@@ -191,10 +207,10 @@ set_pairs(struct vhu_device *dev, uint16_t pairs)
     return dev->grace_wanted ? -1 : VHU_NET_OK;
 }
 
-/* Answers command 'cmd' ('len' bytes of it read, of 'total'). */
+/* Answers command 'cmd' ('total' bytes long, of which the first
+ * CTRL_MAX_CMD at most were read). */
 static int
-execute(struct vhu_device *dev, const uint8_t *cmd, size_t len,
-        uint64_t total)
+execute(struct vhu_device *dev, const uint8_t *cmd, uint64_t total)
 {
     uint8_t class = cmd[0], command = cmd[1];
 
@@ -215,7 +231,6 @@ execute(struct vhu_device *dev, const uint8_t *cmd, size_t len,
          * clear. */
         return VHU_NET_OK;
     }
-    (void) len;
     VHU_INFO("%s: control queue: command class %"PRIu8" command %"PRIu8
              " of a feature not offered, refused", dev->name, class,
              command);
@@ -277,7 +292,7 @@ run_command(struct vhu_device *dev, struct vhu_burst *b, uint16_t head)
         return CTRL_BAD;
     }
 
-    answer = execute(dev, cmd, len, total);
+    answer = execute(dev, cmd, total);
     if (answer < 0) {
         return CTRL_WAIT;
     }
@@ -298,8 +313,12 @@ vhu_device_run_ctrl(struct vhu_device *dev)
     if (!vhu_ctrl_is_served(dev) || dev->broken) {
         return false;
     }
-    if (vr->kick_fd >= 0) {
-        drain_kick(vr->kick_fd);
+    if (vr->kick_fd >= 0 && !drain_kick(vr->kick_fd)
+        && !atomic_exchange_explicit(&vr->broken, true,
+                                     memory_order_relaxed)) {
+        VHU_WARN("%s: control queue: its kick fd is not an eventfd that "
+                 "can be read; stopping it", dev->name);
+        vhu_device_changed(dev);
     }
     while (!dev->grace_wanted && n_done < CTRL_MAX_PER_RUN
            && atomic_load_explicit(&vr->live, memory_order_relaxed)
@@ -325,12 +344,16 @@ vhu_device_run_ctrl(struct vhu_device *dev)
         /* Publishes what was answered (also before a broken chain), asks
          * for the next kick (EVENT_IDX) and calls the driver. */
         vhu_burst_end(&b);
-        if (result != CTRL_DONE || !b.done) {
+        if (result != CTRL_DONE
+            || atomic_load_explicit(&vr->broken, memory_order_relaxed)) {
             break;
         }
         /* The driver may have posted more before the next kick was asked
-         * for: look again. */
+         * for (avail_event): look again. */
         atomic_thread_fence(memory_order_seq_cst);
+        if (vhu_read_u16(&vr->avail->idx) == vr->last_avail_idx) {
+            break;
+        }
     }
     vhu_device_publish(dev);
     return (n_done >= CTRL_MAX_PER_RUN

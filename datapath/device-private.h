@@ -254,6 +254,7 @@ struct vhu_device {
     int numa_node;              /* See vhu_device_numa_node(). */
     unsigned int ctrl_pairs;    /* From VQ_PAIRS_SET; 1 until then. */
     unsigned int config_pairs;  /* max_virtqueue_pairs (GET_CONFIG). */
+    _Atomic uint16_t config_mtu;    /* mtu (GET_CONFIG), set by the caller. */
 
     _Atomic uint64_t change_seq;
     bool broken;

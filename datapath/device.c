@@ -154,6 +154,7 @@ vhu_device_create(const struct vhu_device_options *options)
     if (!dev->config_pairs) {
         dev->config_pairs = 1;
     }
+    atomic_init(&dev->config_mtu, 1500);
     atomic_init(&dev->features, 0);
     atomic_init(&dev->change_seq, 1);
     atomic_init(&dev->mem, NULL);
@@ -588,6 +589,12 @@ vhu_device_learn_numa(struct vhu_device *dev, const void *addr)
         dev->numa_node = node;
         vhu_device_changed(dev);
     }
+}
+
+void
+vhu_device_set_config_mtu(struct vhu_device *dev, uint16_t mtu)
+{
+    atomic_store_explicit(&dev->config_mtu, mtu, memory_order_relaxed);
 }
 
 bool

@@ -632,6 +632,12 @@ handle_set_vring_kick(struct vhu_device *dev, struct vhu_msg *msg)
     vhu_device_retire_fd(dev, vr->kick_fd);
     vr->kick_fd = fd;
     if (!vr->started) {
+        if (vr == &dev->vrings[VHU_CTRL_VRING]) {
+            /* A new driver (crosvm resets the device by stopping its
+             * rings, without SET_STATUS): one queue pair until it asks
+             * for more. */
+            vhu_ctrl_reset(dev);
+        }
         /* Starting a ring also gives it a second chance after an invalid
          * descriptor (the frontend reset it). */
         vr->started = true;

@@ -253,6 +253,11 @@ int vhu_device_ctrl_kick_fd(const struct vhu_device *);
  * answered by vhu_device_grace_done(). */
 bool vhu_device_run_ctrl(struct vhu_device *);
 
+/* Sets the MTU that the configuration space announces (GET_CONFIG) when
+ * the frontend did not set one with NET_SET_MTU: the largest the driver
+ * may use (default 1500).  Any thread. */
+void vhu_device_set_config_mtu(struct vhu_device *, uint16_t mtu);
+
 /* Queue pairs the driver asked for with VQ_PAIRS_SET on the control queue
  * the back-end serves, or 0 if it does not serve one (then SET_VRING_ENABLE
  * alone says which pairs run). */

@@ -629,8 +629,8 @@ static int
 netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    unsigned int n_vrings = 0, ctrl_pairs;
     bool connected;
-    unsigned int n_vrings = 0;
 
     ovs_mutex_lock(&dev->mutex);
     connected = dev->conn && vhost_user_conn_is_connected(dev->conn);
@@ -675,11 +675,11 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
         }
     }
     smap_add_format(args, "num_of_vrings", "%u", n_vrings);
-    if (vhu_device_ctrl_pairs(dev->vdev)) {
+    ctrl_pairs = vhu_device_ctrl_pairs(dev->vdev);
+    if (ctrl_pairs) {
         /* The guest's driver chose its queue pairs on the control queue
          * that the switch serves. */
-        smap_add_format(args, "ctrl_queue_pairs", "%u",
-                        vhu_device_ctrl_pairs(dev->vdev));
+        smap_add_format(args, "ctrl_queue_pairs", "%u", ctrl_pairs);
     }
     if (vhu_device_is_logging(dev->vdev)) {
         smap_add(args, "dirty_logging", "on");
@@ -880,6 +880,9 @@ netdev_vhost_user_set_mtu(struct netdev *netdev, int mtu)
     if (dev->mtu != mtu) {
         dev->mtu = mtu;
         atomic_store_relaxed(&dev->max_frame_len, MTU_TO_MAX_FRAME_LEN(mtu));
+        /* What a frontend that shows the guest our configuration space
+         * (crosvm) tells its driver. */
+        vhu_device_set_config_mtu(dev->vdev, mtu);
         netdev_change_seq_changed(netdev);
     }
     ovs_mutex_unlock(&dev->mutex);

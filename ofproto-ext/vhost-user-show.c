@@ -132,9 +132,14 @@ vhost_user_format_device(struct ds *ds, const struct vhu_device *vdev)
         }
         vhu_device_vring_stats(vdev, i, &stats);
         if (i == VHU_CTRL_VRING) {
-            ds_put_format(ds, "  control queue (driver uses %u queue "
-                          "pair%s):", vhu_device_ctrl_pairs(vdev),
-                          vhu_device_ctrl_pairs(vdev) == 1 ? "" : "s");
+            unsigned int pairs = vhu_device_ctrl_pairs(vdev);
+
+            if (pairs) {
+                ds_put_format(ds, "  control queue (driver uses %u queue "
+                              "pair%s):", pairs, pairs == 1 ? "" : "s");
+            } else {
+                ds_put_cstr(ds, "  control queue (not served):");
+            }
         } else {
             ds_put_format(ds, "  vring %u (queue pair %u, guest %s):", i,
                           i / 2, i % 2 ? "tx" : "rx");

@@ -390,6 +390,26 @@ run_pairs(uint64_t extra_features)
     CHECK(!vring_enabled(&fe, 2) && vring_enabled(&fe, 0), "pairs");
     CHECK(tx_one(&fe, 1) == 0, "pair 1 runs after VQ_PAIRS_SET 1");
 
+    /* The driver starts again without a reset (crosvm stops and restarts
+     * the rings): one pair until it asks again. */
+    {
+        uint32_t request, size;
+        struct vhu_vring_state state;
+
+        set_pairs(&fe, 2, VHU_NET_OK);
+        CHECK(!fe_send_state(&fe, VHU_REQ_GET_VRING_BASE, 4, 0), "GET");
+        fe_grace(&fe);
+        CHECK(fe_recv(&fe, &request, &state, &size), "GET_VRING_BASE");
+        CHECK(vring_enabled(&fe, 2), "pair 1 stopped with the control "
+              "queue");
+        fe_setup_vring(&fe, 4, CTRL_SIZE);
+        fe_grace(&fe);
+        CHECK(vhu_device_ctrl_pairs(fe.dev) == 1, "pairs %u after the "
+              "control queue restarted", vhu_device_ctrl_pairs(fe.dev));
+        CHECK(!vring_enabled(&fe, 2), "pair 1 runs for a new driver");
+        set_pairs(&fe, 2, VHU_NET_OK);
+    }
+
     /* A device reset (SET_STATUS 0) goes back to one pair. */
     set_pairs(&fe, 2, VHU_NET_OK);
     CHECK(vring_enabled(&fe, 2), "pair 1 off");
@@ -458,6 +478,29 @@ test_ctrl_refused(void)
                                     VHU_NET_CTRL_MQ_VQ_PAIRS_SET, two, 2, 0),
                VHU_NET_OK);
     CHECK(!ctrl_broken(&fe) && !vhu_device_is_broken(fe.dev), "broken");
+    fe_destroy(&fe);
+}
+
+/* A kick fd that is always readable but no eventfd (a pipe whose writer
+ * is gone) stops the control queue, and the caller stops polling it: it
+ * would wake the control thread forever. */
+static void
+test_ctrl_bad_kick_fd(void)
+{
+    int pipefd[2];
+    struct fe fe;
+
+    ctrl_setup(&fe, 0, true);
+    CHECK(!pipe(pipefd), "pipe");
+    close(pipefd[1]);
+    CHECK(!fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 4 }, 8,
+                   &pipefd[0], 1), "KICK");
+    fe_grace(&fe);              /* Runs the control queue too. */
+    vhu_device_run_ctrl(fe.dev);
+    CHECK(ctrl_broken(&fe), "control queue not stopped");
+    CHECK(vhu_device_ctrl_kick_fd(fe.dev) < 0, "kick fd still polled");
+    CHECK(!vhu_device_is_broken(fe.dev) && tx_one(&fe, 0) == 1,
+          "the data path stopped");
     fe_destroy(&fe);
 }
 
@@ -618,9 +661,20 @@ test_get_config(void)
     CHECK(cfg.status == 1, "status %u", cfg.status);
     CHECK(cfg.max_virtqueue_pairs == 2, "max_virtqueue_pairs %u",
           cfg.max_virtqueue_pairs);
+    CHECK(cfg.mtu == 1500, "mtu %u", cfg.mtu);
     CHECK(2 * cfg.max_virtqueue_pairs + 1 <= fe_get_u64(&fe,
                                                         VHU_REQ_GET_QUEUE_NUM),
           "control queue beyond GET_QUEUE_NUM virtqueues");
+
+    /* The port's MTU, as the caller sets it. */
+    vhu_device_set_config_mtu(fe.dev, 9000);
+    memset(&req, 0, sizeof req);
+    req.offset = 10;
+    req.size = 2;
+    CHECK(!fe_send(&fe, VHU_REQ_GET_CONFIG, 0, &req, 12 + 2, NULL, 0),
+          "GET_CONFIG");
+    CHECK(fe_recv(&fe, &request, &req, &size) && size == 14
+          && (req.data[0] | req.data[1] << 8) == 9000, "mtu not 9000");
 
     /* Two bytes at offset 8, as a guest's config read of one field. */
     memset(&req, 0, sizeof req);
@@ -690,6 +744,7 @@ const struct test ctrl_tests[] = {
     { "ctrl-pairs-event-idx", test_ctrl_pairs_event_idx },
     { "ctrl-refused", test_ctrl_refused },
     { "ctrl-invalid", test_ctrl_invalid },
+    { "ctrl-bad-kick-fd", test_ctrl_bad_kick_fd },
     { "ctrl-index", test_ctrl_index },
     { NULL, NULL },
 };

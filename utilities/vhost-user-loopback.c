@@ -691,6 +691,9 @@ port_run(struct lb_port *p, short revents)
             error = port_recv(p);
         }
         if (!error) {
+            /* The guest's control queue, when the frontend hands it to us
+             * (its kick fd is in the poll). */
+            vhu_device_run_ctrl(p->vdev);
             error = port_send(p);
         }
         if (!error && vhu_device_is_broken(p->vdev)) {
@@ -710,7 +713,7 @@ port_run(struct lb_port *p, short revents)
 static void
 control_step(long long timeout_ns)
 {
-    struct pollfd pfds[2];
+    struct pollfd pfds[4];
     struct timespec ts;
     long long now = now_ms();
 
@@ -720,6 +723,9 @@ control_step(long long timeout_ns)
         pfds[i].fd = -1;
         pfds[i].events = 0;
         pfds[i].revents = 0;
+        pfds[2 + i].fd = p->fd >= 0 ? vhu_device_ctrl_kick_fd(p->vdev) : -1;
+        pfds[2 + i].events = POLLIN;
+        pfds[2 + i].revents = 0;
         if (p->fd >= 0) {
             size_t n;
 
@@ -739,7 +745,7 @@ control_step(long long timeout_ns)
     }
     ts.tv_sec = timeout_ns / 1000000000;
     ts.tv_nsec = timeout_ns % 1000000000;
-    if (ppoll(pfds, 2, &ts, NULL) < 0 && errno != EINTR) {
+    if (ppoll(pfds, 4, &ts, NULL) < 0 && errno != EINTR) {
         lb_error("poll: %s", strerror(errno));
     }
     for (int i = 0; i < 2; i++) {
