@@ -12,6 +12,7 @@ TESTSUITE_AT = \
 	tests/operations.at \
 	tests/datapath.at \
 	tests/peer.at \
+	tests/frontends.at \
 	tests/loopback.at \
 	tests/fuzz.at \
 	tests/guests.at \

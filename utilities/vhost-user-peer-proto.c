@@ -456,6 +456,26 @@ peer_choose_features(struct peer *peer)
     return 0;
 }
 
+/* Protocol features that the replayed frontend asks for on top of
+ * PEER_PROTOCOL_FEATURES. */
+static uint64_t
+peer_frontend_protocol(const struct peer *peer)
+{
+    switch (peer->opts->frontend) {
+    case PEER_FE_QEMU_6_2:
+        return VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
+    case PEER_FE_QEMU_8_1:
+        return (VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
+                | VHU_BIT(VHU_PROTOCOL_F_STATUS));
+    case PEER_FE_CLOUD_HYPERVISOR:
+        return (VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
+                | VHU_BIT(VHU_PROTOCOL_F_CONFIG));
+    case PEER_FE_QEMU:
+    default:
+        return 0;
+    }
+}
+
 /* Negotiates protocol features, when the back-end supports them.  Returns
  * 0 or -1 after printing an error. */
 static int
@@ -469,7 +489,8 @@ peer_negotiate_protocol(struct peer *peer)
     if (peer_get_u64(peer, VHU_REQ_GET_PROTOCOL_FEATURES, &offered)) {
         return -1;
     }
-    peer->protocol_features = offered & PEER_PROTOCOL_FEATURES;
+    peer->protocol_features = offered & (PEER_PROTOCOL_FEATURES
+                                         | peer_frontend_protocol(peer));
     if (peer_set_u64(peer, VHU_REQ_SET_PROTOCOL_FEATURES,
                      peer->protocol_features)) {
         return -1;
@@ -492,6 +513,10 @@ peer_check_queue_num(struct peer *peer)
     if (peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_MQ)) {
         if (peer_get_u64(peer, VHU_REQ_GET_QUEUE_NUM, &max_queues)) {
             return -1;
+        }
+        if (peer->opts->frontend == PEER_FE_CLOUD_HYPERVISOR) {
+            /* Cloud Hypervisor counts virtqueues. */
+            max_queues /= 2;
         }
     }
     if (queues > max_queues) {
@@ -523,6 +548,37 @@ peer_send_mem_table(struct peer *peer)
                     &peer->memfd, 1);
 }
 
+/* Sends the memory region with ADD_MEM_REG, as QEMU does when
+ * CONFIGURE_MEM_SLOTS is negotiated.  Returns 0 or -1 after printing an
+ * error. */
+static int
+peer_add_mem_reg(struct peer *peer)
+{
+    struct vhu_mem_single single = {
+        .region = {
+            .guest_phys_addr = 0,
+            .memory_size = peer->mem_size,
+            .userspace_addr = (uintptr_t) peer->mem,
+            .mmap_offset = 0,
+        },
+    };
+
+    return peer_set(peer, VHU_REQ_ADD_MEM_REG, &single, sizeof single,
+                    &peer->memfd, 1);
+}
+
+/* Sends the memory table the way the replayed frontend does. */
+static int
+peer_send_memory(struct peer *peer)
+{
+    if (peer->opts->frontend != PEER_FE_CLOUD_HYPERVISOR
+        && peer->protocol_features
+           & VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
+        return peer_add_mem_reg(peer);
+    }
+    return peer_send_mem_table(peer);
+}
+
 /* Sends SET_VRING_KICK or SET_VRING_CALL for 'vr' with 'fd', or with the
  * "no fd" flag when 'fd' is -1 (the ring is polled). */
 static int
@@ -540,7 +596,7 @@ peer_send_vring_fd(struct peer *peer, uint32_t request,
 /* Hands vring 'vr' to the back-end: size, base, addresses, eventfds.
  * Returns 0 or -1 after printing an error. */
 static int
-peer_setup_vring(struct peer *peer, struct peer_vring *vr)
+peer_setup_vring(struct peer *peer, struct peer_vring *vr, bool send_num)
 {
     struct vhu_vring_addr addr = {
         .index = vr->index,
@@ -560,7 +616,20 @@ peer_setup_vring(struct peer *peer, struct peer_vring *vr)
         }
     }
 
-    return (peer_set_state(peer, VHU_REQ_SET_VRING_NUM, vr->index, vr->size)
+    if (peer->opts->frontend == PEER_FE_CLOUD_HYPERVISOR) {
+        /* Its order: addresses, base, call, kick. */
+        return ((send_num && peer_set_state(peer, VHU_REQ_SET_VRING_NUM,
+                                            vr->index, vr->size))
+                || peer_set(peer, VHU_REQ_SET_VRING_ADDR, &addr,
+                            sizeof addr, NULL, 0)
+                || peer_set_state(peer, VHU_REQ_SET_VRING_BASE, vr->index, 0)
+                || peer_send_vring_fd(peer, VHU_REQ_SET_VRING_CALL, vr,
+                                      vr->call_fd)
+                || peer_send_vring_fd(peer, VHU_REQ_SET_VRING_KICK, vr,
+                                      vr->kick_fd));
+    }
+    return ((send_num && peer_set_state(peer, VHU_REQ_SET_VRING_NUM,
+                                        vr->index, vr->size))
             || peer_set_state(peer, VHU_REQ_SET_VRING_BASE, vr->index, 0)
             || peer_set(peer, VHU_REQ_SET_VRING_ADDR, &addr, sizeof addr,
                         NULL, 0)
@@ -568,6 +637,18 @@ peer_setup_vring(struct peer *peer, struct peer_vring *vr)
                                   vr->kick_fd)
             || peer_send_vring_fd(peer, VHU_REQ_SET_VRING_CALL, vr,
                                   vr->call_fd));
+}
+
+/* Sets the device status (SET_STATUS), as QEMU 8.1 and later do, when the
+ * back-end takes it.  Returns 0 or -1 after printing an error. */
+static int
+peer_set_status(struct peer *peer, uint8_t status)
+{
+    if (peer->opts->frontend != PEER_FE_QEMU_8_1
+        || !(peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_STATUS))) {
+        return 0;
+    }
+    return peer_set_u64(peer, VHU_REQ_SET_STATUS, status);
 }
 
 /* Returns the vring with index 'i' (2 * queue, + 1 for transmit). */
@@ -579,39 +660,51 @@ peer_vring(struct peer *peer, unsigned int i)
     return i % 2 ? &q->tx : &q->rx;
 }
 
-/* Runs the start-up sequence QEMU uses for a vhost-user net device:
- * features, protocol features, owner, queue count, memory table, then each
- * vring, then enables the vrings.  Returns 0 or -1 after printing an
+/* Runs the start-up sequence of the frontend that opts->frontend names;
+ * QEMU's by default: features, protocol features, owner, queue count, then
+ * for each queue pair its features, (the first's) memory table and its two
+ * vrings, then enables the vrings.  Returns 0 or -1 after printing an
  * error. */
+static int peer_start_cloud_hypervisor(struct peer *);
+
 int
 peer_start(struct peer *peer)
 {
     const struct peer_options *opts = peer->opts;
+    unsigned int n_vrings;
     uint64_t sync;
 
-    if (peer_get_u64(peer, VHU_REQ_GET_FEATURES, &peer->offered)
-        || peer_negotiate_protocol(peer)
-        || peer_set(peer, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0)
-        || peer_check_queue_num(peer)
-        || peer_choose_features(peer)
-        || peer_set_u64(peer, VHU_REQ_SET_FEATURES, peer->features)) {
-        return -1;
+    if (opts->frontend == PEER_FE_CLOUD_HYPERVISOR) {
+        if (peer_start_cloud_hypervisor(peer)) {
+            return -1;
+        }
+    } else {
+        /* QEMU: one vhost_dev per queue pair, each with its features, the
+         * first (only, since 8.0) with the memory table. */
+        if (peer_get_u64(peer, VHU_REQ_GET_FEATURES, &peer->offered)
+            || peer_negotiate_protocol(peer)
+            || peer_set(peer, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0)
+            || peer_check_queue_num(peer)
+            || peer_choose_features(peer)
+            || peer_mem_init(peer)) {
+            return -1;
+        }
+        for (unsigned int qp = 0; qp < peer->n_queues; qp++) {
+            if (peer_set_u64(peer, VHU_REQ_SET_FEATURES, peer->features)
+                || ((qp == 0 || opts->frontend == PEER_FE_QEMU_6_2)
+                    && peer_send_memory(peer))
+                || peer_setup_vring(peer, peer_vring(peer, 2 * qp), true)
+                || peer_setup_vring(peer, peer_vring(peer, 2 * qp + 1),
+                                    true)) {
+                return -1;
+            }
+        }
     }
     peer_debug(opts, "features: offered 0x%"PRIx64", using 0x%"PRIx64,
                peer->offered, peer->features);
-
-    if (peer_mem_init(peer) || peer_send_mem_table(peer)) {
-        return -1;
-    }
-
-    unsigned int n_vrings = 2 * peer->n_queues;
-    for (unsigned int i = 0; i < n_vrings; i++) {
-        if (peer_setup_vring(peer, peer_vring(peer, i))) {
-            return -1;
-        }
-    }
     peer->running = true;
     peer->n_active = peer->n_queues;
+    n_vrings = 2 * peer->n_queues;
 
     if (peer->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) {
         unsigned int n_enable = n_vrings;
@@ -626,6 +719,10 @@ peer_start(struct peer *peer)
                 return -1;
             }
         }
+    }
+    if (peer_set_status(peer, VHU_STATUS_ACKNOWLEDGE | VHU_STATUS_DRIVER
+                        | VHU_STATUS_FEATURES_OK | VHU_STATUS_DRIVER_OK)) {
+        return -1;
     }
     if (opts->mtu && peer_send_mtu(peer, opts->mtu)) {
         return -1;
@@ -650,6 +747,55 @@ peer_start(struct peer *peer)
               peer->use_indirect ? "on" : "off",
               peer->protocol_features,
               opts->notify ? "kick/call eventfds" : "polling");
+    return 0;
+}
+
+/* Cloud Hypervisor's order: owner, features, protocol features, queue
+ * number, configuration, features acked (CTRL_VQ kept: it serves the
+ * control queue itself), memory table, every ring's size, then each ring.
+ * Returns 0 or -1 after printing an error. */
+static int
+peer_start_cloud_hypervisor(struct peer *peer)
+{
+    if (peer_set(peer, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0)
+        || peer_get_u64(peer, VHU_REQ_GET_FEATURES, &peer->offered)
+        || peer_negotiate_protocol(peer)
+        || peer_check_queue_num(peer)) {
+        return -1;
+    }
+    if (peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_CONFIG)) {
+        struct vhu_config config = { .offset = 0, .size = 24 };
+
+        if (peer_send_msg(peer, VHU_REQ_GET_CONFIG, 0, &config,
+                          VHU_CONFIG_HDR_SIZE + config.size, NULL, 0)
+            || peer_recv_reply(peer, VHU_REQ_GET_CONFIG, &config,
+                               VHU_CONFIG_HDR_SIZE + config.size)) {
+            return -1;
+        }
+    }
+    if (peer_choose_features(peer)) {
+        return -1;
+    }
+    peer->features |= peer->offered & (VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ)
+                                       | VHU_BIT(VHU_VIRTIO_NET_F_MQ));
+    if (peer_set_u64(peer, VHU_REQ_SET_FEATURES, peer->features)
+        || peer_mem_init(peer)
+        || peer_send_memory(peer)) {
+        return -1;
+    }
+    for (unsigned int i = 0; i < 2 * peer->n_queues; i++) {
+        struct peer_vring *vr = peer_vring(peer, i);
+
+        if (peer_set_state(peer, VHU_REQ_SET_VRING_NUM, vr->index,
+                           vr->size)) {
+            return -1;
+        }
+    }
+    for (unsigned int i = 0; i < 2 * peer->n_queues; i++) {
+        if (peer_setup_vring(peer, peer_vring(peer, i), false)) {
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -704,6 +850,7 @@ peer_stop_device(struct peer *peer)
         }
         peer_debug(peer->opts, "vring %u stopped at %u", i, state.num);
     }
+    peer_set_status(peer, 0);
 }
 
 /* Closes everything peer_connect() and peer_start() opened. */

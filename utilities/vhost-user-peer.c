@@ -126,6 +126,10 @@ peer_usage(void)
            "(NET_SET_MTU)\n"
            "  --announce               ask the back-end to announce --mac "
            "(SEND_RARP)\n"
+           "  --frontend=NAME          replay the message order of qemu-6.2,\n"
+           "                           qemu-7.2 (default), qemu-8.0, "
+           "qemu-8.1,\n"
+           "                           qemu-9.2 or cloud-hypervisor\n"
            "\nTraffic:\n"
            "  --frame-size=BYTES       frame size, 60..%d (default 64)\n"
            "  --count=N                frames to send or receive (0: no "
@@ -266,6 +270,7 @@ enum {
     OPT_ENABLE_QUEUES,
     OPT_ANNOUNCE,
     OPT_MTU,
+    OPT_FRONTEND,
 };
 
 /* Parses one option 'c' with argument 'arg' into 'opts'.  Returns true on
@@ -354,6 +359,23 @@ peer_parse_option(int c, const char *name, const char *arg,
         }
         opts->mtu = x;
         return true;
+    case OPT_FRONTEND:
+        if (!strcmp(arg, "qemu") || !strcmp(arg, "qemu-7.2")
+            || !strcmp(arg, "qemu-8.0")) {
+            opts->frontend = PEER_FE_QEMU;
+        } else if (!strcmp(arg, "qemu-6.2")) {
+            opts->frontend = PEER_FE_QEMU_6_2;
+        } else if (!strcmp(arg, "qemu-8.1") || !strcmp(arg, "qemu-9.2")) {
+            opts->frontend = PEER_FE_QEMU_8_1;
+        } else if (!strcmp(arg, "cloud-hypervisor")) {
+            opts->frontend = PEER_FE_CLOUD_HYPERVISOR;
+        } else {
+            peer_error("--%s=%s: unknown frontend (qemu-6.2, qemu-7.2, "
+                       "qemu-8.0, qemu-8.1, qemu-9.2, cloud-hypervisor)",
+                       name, arg);
+            return false;
+        }
+        return true;
     case 'q':
         opts->verbosity = 0;
         return true;
@@ -391,6 +413,7 @@ peer_parse_args(int argc, char *argv[], struct peer_options *opts)
         { "enable-queues", required_argument, NULL, OPT_ENABLE_QUEUES },
         { "announce", no_argument, NULL, OPT_ANNOUNCE },
         { "mtu", required_argument, NULL, OPT_MTU },
+        { "frontend", required_argument, NULL, OPT_FRONTEND },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },

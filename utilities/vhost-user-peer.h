@@ -74,6 +74,24 @@ enum peer_command {
     PEER_CMD_BENCH,
 };
 
+/* The frontend whose message order the peer replays (--frontend), from
+ * their sources: QEMU's vhost-user-net (hw/virtio/vhost-user.c, one
+ * vhost_dev per queue pair) and Cloud Hypervisor's
+ * (virtio-devices/src/vhost_user). */
+enum peer_frontend {
+    PEER_FE_QEMU,               /* QEMU 7.2 and 8.0: one-time requests
+                                 * (memory table, owner) from the first
+                                 * pair's vhost_dev only, SET_FEATURES
+                                 * from each. */
+    PEER_FE_QEMU_6_2,           /* ADD_MEM_REG again from every pair. */
+    PEER_FE_QEMU_8_1,           /* SET_STATUS: DRIVER_OK after the rings
+                                 * start, 0 after they stop. */
+    PEER_FE_CLOUD_HYPERVISOR,   /* Owner first; GET_QUEUE_NUM counted in
+                                 * virtqueues; GET_CONFIG; CTRL_VQ kept;
+                                 * every ring's size first, then the rest
+                                 * ring by ring. */
+};
+
 /* Everything the command line sets. */
 struct peer_options {
     const char *socket_path;
@@ -97,6 +115,7 @@ struct peer_options {
     bool announce;              /* Send SEND_RARP for 'mac'. */
     unsigned int mtu;           /* Send NET_SET_MTU; 0 means don't. */
     int verbosity;              /* 0 quiet, 1 normal, 2 verbose. */
+    enum peer_frontend frontend;
     enum peer_command command;
 };
 
