@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,6 +471,8 @@ peer_frontend_protocol(const struct peer *peer)
     case PEER_FE_CLOUD_HYPERVISOR:
         return (VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
                 | VHU_BIT(VHU_PROTOCOL_F_CONFIG));
+    case PEER_FE_CROSVM:
+        return VHU_BIT(VHU_PROTOCOL_F_CONFIG);
     case PEER_FE_QEMU:
     default:
         return 0;
@@ -517,6 +520,9 @@ peer_check_queue_num(struct peer *peer)
         if (peer->opts->frontend == PEER_FE_CLOUD_HYPERVISOR) {
             /* Cloud Hypervisor counts virtqueues. */
             max_queues /= 2;
+        } else if (peer->opts->frontend == PEER_FE_CROSVM) {
+            /* So does crosvm, and one of them is the control queue. */
+            max_queues = max_queues ? (max_queues - 1) / 2 : 0;
         }
     }
     if (queues > max_queues) {
@@ -666,6 +672,7 @@ peer_vring(struct peer *peer, unsigned int i)
  * vrings, then enables the vrings.  Returns 0 or -1 after printing an
  * error. */
 static int peer_start_cloud_hypervisor(struct peer *);
+static int peer_start_crosvm(struct peer *);
 
 int
 peer_start(struct peer *peer)
@@ -676,6 +683,10 @@ peer_start(struct peer *peer)
 
     if (opts->frontend == PEER_FE_CLOUD_HYPERVISOR) {
         if (peer_start_cloud_hypervisor(peer)) {
+            return -1;
+        }
+    } else if (opts->frontend == PEER_FE_CROSVM) {
+        if (peer_start_crosvm(peer)) {
             return -1;
         }
     } else {
@@ -706,7 +717,8 @@ peer_start(struct peer *peer)
     peer->n_active = peer->n_queues;
     n_vrings = 2 * peer->n_queues;
 
-    if (peer->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) {
+    if (peer->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)
+        && opts->frontend != PEER_FE_CROSVM) {
         unsigned int n_enable = n_vrings;
 
         if (opts->enable_queues && opts->enable_queues < peer->n_queues) {
@@ -796,6 +808,147 @@ peer_start_cloud_hypervisor(struct peer *peer)
             return -1;
         }
     }
+    return 0;
+}
+
+/* Reads max_virtqueue_pairs from the back-end's configuration space into
+ * peer->config_pairs.  Returns 0 or -1 after printing an error. */
+static int
+peer_get_config_pairs(struct peer *peer)
+{
+    struct vhu_config config = { .offset = 0, .size = 24 };
+    struct vhu_net_config net;
+
+    if (!(peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_CONFIG))) {
+        peer_error("the back-end has no configuration space (CONFIG)");
+        return -1;
+    }
+    if (peer_send_msg(peer, VHU_REQ_GET_CONFIG, 0, &config,
+                      VHU_CONFIG_HDR_SIZE + config.size, NULL, 0)
+        || peer_recv_reply(peer, VHU_REQ_GET_CONFIG, &config,
+                           VHU_CONFIG_HDR_SIZE + config.size)) {
+        return -1;
+    }
+    memcpy(&net, config.data, sizeof net);
+    peer->config_pairs = net.max_virtqueue_pairs;
+    if (!peer->config_pairs || peer->opts->queues > peer->config_pairs) {
+        peer_error("the back-end's configuration space announces %u queue "
+                   "pair(s), %u asked with --queues", peer->config_pairs,
+                   peer->opts->queues);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends one command on the control queue, as Linux's virtio_net does
+ * (class and command with their data in one device-readable descriptor,
+ * the ack in a device-writable one), kicks, and waits for the answer.
+ * Returns the ack, or -1 after printing an error. */
+static int
+peer_ctrl_command(struct peer *peer, uint8_t class, uint8_t command,
+                  const void *data, size_t len)
+{
+    struct peer_vring *vr = &peer->ctrl;
+    uint16_t head = (uint16_t) (2 * vr->avail_idx) % vr->size;
+    uint8_t *buf = vr->bufs + (size_t) head * vr->buf_size;
+    volatile uint8_t *ack = buf + PEER_CTRL_ACK_OFS;
+    uint64_t one = 1;
+    double deadline;
+
+    buf[0] = class;
+    buf[1] = command;
+    memcpy(buf + 2, data, len);
+    *ack = 0xff;
+    vr->desc[head] = (struct vring_desc) {
+        .addr = peer_gpa(peer, buf), .len = 2 + len,
+        .flags = VRING_DESC_F_NEXT, .next = head + 1,
+    };
+    vr->desc[head + 1] = (struct vring_desc) {
+        .addr = peer_gpa(peer, (const uint8_t *) ack), .len = 1,
+        .flags = VRING_DESC_F_WRITE,
+    };
+    vr->avail->ring[vr->avail_idx % vr->size] = head;
+    vr->avail_idx++;
+    atomic_thread_fence(memory_order_release);
+    vr->avail->idx = vr->avail_idx;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (write(vr->kick_fd, &one, sizeof one) != sizeof one) {
+        peer_error("control queue kick: %s", strerror(errno));
+        return -1;
+    }
+
+    deadline = peer_now() + 10;
+    while (*(volatile uint16_t *) &vr->used->idx != vr->avail_idx) {
+        if (peer_now() > deadline) {
+            peer_error("control command %u/%u not answered in 10 s",
+                       class, command);
+            return -1;
+        }
+        usleep(1000);
+    }
+    atomic_thread_fence(memory_order_acquire);
+    return *ack;
+}
+
+/* crosvm's order (its generic vhost-user frontend passes the device
+ * through): owner, features, protocol features, queue number (virtqueues),
+ * the configuration space, features acked as offered (CTRL_VQ, MQ), memory
+ * table, then each ring in index order, the control queue last at
+ * 2 * max_virtqueue_pairs, each enabled as it is set up; then the driver
+ * asks for its queue pairs on the control queue.  Returns 0 or -1 after
+ * printing an error. */
+static int
+peer_start_crosvm(struct peer *peer)
+{
+    unsigned int pairs = peer->opts->queues;
+    uint8_t data[2];
+    int ack;
+
+    if (peer_set(peer, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0)
+        || peer_get_u64(peer, VHU_REQ_GET_FEATURES, &peer->offered)
+        || peer_negotiate_protocol(peer)
+        || peer_check_queue_num(peer)
+        || peer_get_config_pairs(peer)
+        || peer_choose_features(peer)) {
+        return -1;
+    }
+    if (!(peer->offered & VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ))) {
+        peer_error("the back-end does not offer VIRTIO_NET_F_CTRL_VQ");
+        return -1;
+    }
+    peer->features |= peer->offered & (VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ)
+                                       | VHU_BIT(VHU_VIRTIO_NET_F_MQ)
+                                       | VHU_BIT(VHU_VIRTIO_NET_F_STATUS));
+    if (peer_set_u64(peer, VHU_REQ_SET_FEATURES, peer->features)
+        || peer_mem_init(peer)
+        || peer_send_mem_table(peer)) {
+        return -1;
+    }
+    for (unsigned int i = 0; i <= 2 * peer->n_queues; i++) {
+        struct peer_vring *vr = (i < 2 * peer->n_queues ? peer_vring(peer, i)
+                                 : &peer->ctrl);
+
+        if (peer_setup_vring(peer, vr, true)
+            || ((peer->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES))
+                && peer_set_state(peer, VHU_REQ_SET_VRING_ENABLE,
+                                  vr->index, 1))) {
+            return -1;
+        }
+    }
+
+    data[0] = pairs & 0xff;
+    data[1] = pairs >> 8;
+    ack = peer_ctrl_command(peer, VHU_NET_CTRL_MQ,
+                            VHU_NET_CTRL_MQ_VQ_PAIRS_SET, data, sizeof data);
+    if (ack) {
+        if (ack > 0) {
+            peer_error("VQ_PAIRS_SET %u refused on the control queue (ack "
+                       "%d)", pairs, ack);
+        }
+        return -1;
+    }
+    peer_debug(peer->opts, "control queue at %u: %u queue pair(s) set",
+               peer->ctrl.index, pairs);
     return 0;
 }
 

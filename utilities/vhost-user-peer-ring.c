@@ -25,6 +25,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,6 +127,13 @@ peer_layout(struct peer *peer, uint8_t *base)
                           rx_buf_size);
         peer_layout_vring(peer, &q->tx, base, &offset, opts->ring_size,
                           tx_buf_size);
+    }
+    if (opts->frontend == PEER_FE_CROSVM) {
+        /* The control queue: one 64-byte buffer per descriptor pair,
+         * the command at its start and the ack at PEER_CTRL_ACK_OFS. */
+        peer->ctrl.is_tx = true;
+        peer_layout_vring(peer, &peer->ctrl, base, &offset, PEER_CTRL_SIZE,
+                          64);
     }
     return peer_align(offset, PEER_MEM_ALIGN);
 }
@@ -229,6 +237,20 @@ peer_mem_init(struct peer *peer)
             return -1;
         }
     }
+    if (peer->ctrl.size) {
+        peer->ctrl.index = 2 * peer->config_pairs;
+        if (peer_init_vring(peer, &peer->ctrl)) {
+            return -1;
+        }
+        /* Its kicks are eventfd writes, whatever --notify says: the
+         * back-end's control thread sleeps on them. */
+        peer->ctrl.kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        peer->ctrl.call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (peer->ctrl.kick_fd < 0 || peer->ctrl.call_fd < 0) {
+            peer_error("eventfd: %s", strerror(errno));
+            return -1;
+        }
+    }
     peer_debug(opts, "guest memory: %zu bytes (%zu needed)",
                peer->mem_size, needed);
     return 0;
@@ -258,6 +280,9 @@ peer_mem_destroy(struct peer *peer)
             peer_vring_destroy(&peer->queues[i].tx);
         }
         free(peer->queues);
+        if (peer->ctrl.size) {
+            peer_vring_destroy(&peer->ctrl);
+        }
         peer->queues = NULL;
     }
     if (peer->mem) {

@@ -129,7 +129,8 @@ peer_usage(void)
            "  --frontend=NAME          replay the message order of qemu-6.2,\n"
            "                           qemu-7.2 (default), qemu-8.0, "
            "qemu-8.1,\n"
-           "                           qemu-9.2 or cloud-hypervisor\n"
+           "                           qemu-9.2, cloud-hypervisor or "
+           "crosvm\n"
            "\nTraffic:\n"
            "  --frame-size=BYTES       frame size, 60..%d (default 64)\n"
            "  --count=N                frames to send or receive (0: no "
@@ -369,10 +370,12 @@ peer_parse_option(int c, const char *name, const char *arg,
             opts->frontend = PEER_FE_QEMU_8_1;
         } else if (!strcmp(arg, "cloud-hypervisor")) {
             opts->frontend = PEER_FE_CLOUD_HYPERVISOR;
+        } else if (!strcmp(arg, "crosvm")) {
+            opts->frontend = PEER_FE_CROSVM;
         } else {
             peer_error("--%s=%s: unknown frontend (qemu-6.2, qemu-7.2, "
-                       "qemu-8.0, qemu-8.1, qemu-9.2, cloud-hypervisor)",
-                       name, arg);
+                       "qemu-8.0, qemu-8.1, qemu-9.2, cloud-hypervisor, "
+                       "crosvm)", name, arg);
             return false;
         }
         return true;

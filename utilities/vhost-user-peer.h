@@ -56,6 +56,11 @@
  * mergeable receive buffers. */
 #define PEER_MAX_FRAME 65535
 
+/* The control queue (--frontend=crosvm): its size, and where the ack
+ * goes in each command's 64-byte buffer. */
+#define PEER_CTRL_SIZE 16
+#define PEER_CTRL_ACK_OFS 32
+
 /* Frames moved per burst. */
 #define PEER_BURST 32
 
@@ -90,6 +95,10 @@ enum peer_frontend {
                                  * virtqueues; GET_CONFIG; CTRL_VQ kept;
                                  * every ring's size first, then the rest
                                  * ring by ring. */
+    PEER_FE_CROSVM,             /* The device passed through: GET_CONFIG
+                                 * for max_virtqueue_pairs, the control
+                                 * queue handed to the back-end, the driver
+                                 * choosing its pairs there. */
 };
 
 /* Everything the command line sets. */
@@ -190,6 +199,11 @@ struct peer {
     struct peer_queue *queues;
     unsigned int n_queues;
     unsigned int n_active;      /* Queue pairs enabled, to send on. */
+
+    /* The control queue (--frontend=crosvm only): its frontend index
+     * (2 * max_virtqueue_pairs), 'ctrl.size' 0 if none. */
+    struct peer_vring ctrl;
+    unsigned int config_pairs;  /* max_virtqueue_pairs from GET_CONFIG. */
 
     uint8_t *scratch;           /* Reassembly of mergeable frames. */
 };
