@@ -163,7 +163,8 @@ drain_kick(int fd)
     if (pfd.revents & POLLIN) {
         ssize_t n = read(fd, &count, sizeof count);
 
-        return n == sizeof count || (n < 0 && errno == EAGAIN);
+        return (n == sizeof count
+                || (n < 0 && (errno == EAGAIN || errno == EINTR)));
     }
     return true;
 }
@@ -320,11 +321,18 @@ vhu_device_run_ctrl(struct vhu_device *dev)
                  "can be read; stopping it", dev->name);
         vhu_device_changed(dev);
     }
-    while (!dev->grace_wanted && n_done < CTRL_MAX_PER_RUN
-           && atomic_load_explicit(&vr->live, memory_order_relaxed)
-           && !atomic_load_explicit(&vr->broken, memory_order_relaxed)) {
+    for (unsigned int pass = 0;
+         pass < CTRL_MAX_PER_RUN && !dev->grace_wanted
+         && n_done < CTRL_MAX_PER_RUN
+         && atomic_load_explicit(&vr->live, memory_order_relaxed)
+         && !atomic_load_explicit(&vr->broken, memory_order_relaxed);
+         pass++) {
         enum ctrl_result result = CTRL_DONE;
         bool more = vhu_burst_begin(&b, dev, VHU_CTRL_VRING);
+
+        if (!b.mem) {
+            break;
+        }
 
         while (more && b.done < b.n_avail && n_done < CTRL_MAX_PER_RUN) {
             uint16_t head;

@@ -632,10 +632,11 @@ handle_set_vring_kick(struct vhu_device *dev, struct vhu_msg *msg)
     vhu_device_retire_fd(dev, vr->kick_fd);
     vr->kick_fd = fd;
     if (!vr->started) {
-        if (vr == &dev->vrings[VHU_CTRL_VRING]) {
+        if (vr == &dev->vrings[VHU_CTRL_VRING] && !vr->last_avail_idx) {
             /* A new driver (crosvm resets the device by stopping its
-             * rings, without SET_STATUS): one queue pair until it asks
-             * for more. */
+             * rings, without SET_STATUS, and restarts them from 0): one
+             * queue pair until it asks for more.  A control queue that
+             * resumes where it was (a base past 0) keeps its pairs. */
             vhu_ctrl_reset(dev);
         }
         /* Starting a ring also gives it a second chance after an invalid

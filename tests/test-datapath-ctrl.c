@@ -408,6 +408,22 @@ run_pairs(uint64_t extra_features)
               "control queue restarted", vhu_device_ctrl_pairs(fe.dev));
         CHECK(!vring_enabled(&fe, 2), "pair 1 runs for a new driver");
         set_pairs(&fe, 2, VHU_NET_OK);
+
+        /* The same driver resumed (the ring restarted where it was, as
+         * after a suspend): its pairs stay. */
+        CHECK(!fe_send_state(&fe, VHU_REQ_GET_VRING_BASE, 4, 0), "GET");
+        fe_grace(&fe);
+        CHECK(fe_recv(&fe, &request, &state, &size) && state.num == 1,
+              "GET_VRING_BASE %u", state.num);
+        CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_BASE, 4, state.num),
+              "BASE");
+        CHECK(!fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 4 },
+                       8, (int[]) { dup(fe.vrings[4].kick_fd) }, 1),
+              "KICK");
+        fe_grace(&fe);
+        CHECK(vhu_device_ctrl_pairs(fe.dev) == 2, "pairs %u after a resume",
+              vhu_device_ctrl_pairs(fe.dev));
+        CHECK(vring_enabled(&fe, 2), "pair 1 stopped by a resume");
     }
 
     /* A device reset (SET_STATUS 0) goes back to one pair. */

@@ -73,6 +73,11 @@ peer_request_name(uint32_t request)
         [VHU_REQ_SET_VRING_ENABLE] = "SET_VRING_ENABLE",
         [VHU_REQ_SEND_RARP] = "SEND_RARP",
         [VHU_REQ_NET_SET_MTU] = "NET_SET_MTU",
+        [VHU_REQ_GET_CONFIG] = "GET_CONFIG",
+        [VHU_REQ_GET_MAX_MEM_SLOTS] = "GET_MAX_MEM_SLOTS",
+        [VHU_REQ_ADD_MEM_REG] = "ADD_MEM_REG",
+        [VHU_REQ_SET_STATUS] = "SET_STATUS",
+        [VHU_REQ_GET_STATUS] = "GET_STATUS",
     };
 
     return request < VHU_REQ_MAX && names[request] ? names[request] : "?";
@@ -464,6 +469,7 @@ peer_frontend_protocol(const struct peer *peer)
 {
     switch (peer->opts->frontend) {
     case PEER_FE_QEMU_6_2:
+    case PEER_FE_QEMU_8_0:
         return VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS);
     case PEER_FE_QEMU_8_1:
         return (VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS)
@@ -613,7 +619,7 @@ peer_setup_vring(struct peer *peer, struct peer_vring *vr, bool send_num)
         .log = 0,
     };
 
-    if (peer->opts->notify) {
+    if (peer->opts->notify && vr->kick_fd < 0) {
         vr->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         vr->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (vr->kick_fd < 0 || vr->call_fd < 0) {
@@ -645,16 +651,33 @@ peer_setup_vring(struct peer *peer, struct peer_vring *vr, bool send_num)
                                   vr->call_fd));
 }
 
-/* Sets the device status (SET_STATUS), as QEMU 8.1 and later do, when the
- * back-end takes it.  Returns 0 or -1 after printing an error. */
-static int
-peer_set_status(struct peer *peer, uint8_t status)
+/* True if the peer replays QEMU 8.1's device status and the back-end
+ * takes it. */
+static bool
+peer_uses_status(const struct peer *peer)
 {
-    if (peer->opts->frontend != PEER_FE_QEMU_8_1
-        || !(peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_STATUS))) {
+    return (peer->opts->frontend == PEER_FE_QEMU_8_1
+            && peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_STATUS));
+}
+
+/* Adds 'bits' to the device status as QEMU 8.1 does (GET_STATUS, then
+ * SET_STATUS if a bit is missing).  Returns 0 or -1 after printing an
+ * error. */
+static int
+peer_add_status(struct peer *peer, uint8_t bits)
+{
+    uint64_t status;
+
+    if (!peer_uses_status(peer)) {
         return 0;
     }
-    return peer_set_u64(peer, VHU_REQ_SET_STATUS, status);
+    if (peer_get_u64(peer, VHU_REQ_GET_STATUS, &status)) {
+        return -1;
+    }
+    if ((status & bits) == bits) {
+        return 0;
+    }
+    return peer_set_u64(peer, VHU_REQ_SET_STATUS, status | bits);
 }
 
 /* Returns the vring with index 'i' (2 * queue, + 1 for transmit). */
@@ -692,9 +715,14 @@ peer_start(struct peer *peer)
     } else {
         /* QEMU: one vhost_dev per queue pair, each with its features, the
          * first (only, since 8.0) with the memory table. */
+        uint64_t slots;
+
         if (peer_get_u64(peer, VHU_REQ_GET_FEATURES, &peer->offered)
             || peer_negotiate_protocol(peer)
             || peer_set(peer, VHU_REQ_SET_OWNER, NULL, 0, NULL, 0)
+            || ((peer->protocol_features
+                 & VHU_BIT(VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
+                && peer_get_u64(peer, VHU_REQ_GET_MAX_MEM_SLOTS, &slots))
             || peer_check_queue_num(peer)
             || peer_choose_features(peer)
             || peer_mem_init(peer)) {
@@ -702,6 +730,7 @@ peer_start(struct peer *peer)
         }
         for (unsigned int qp = 0; qp < peer->n_queues; qp++) {
             if (peer_set_u64(peer, VHU_REQ_SET_FEATURES, peer->features)
+                || peer_add_status(peer, VHU_STATUS_FEATURES_OK)
                 || ((qp == 0 || opts->frontend == PEER_FE_QEMU_6_2)
                     && peer_send_memory(peer))
                 || peer_setup_vring(peer, peer_vring(peer, 2 * qp), true)
@@ -709,6 +738,12 @@ peer_start(struct peer *peer)
                                     true)) {
                 return -1;
             }
+        }
+        /* The last pair's vhost_dev starts the device, before vhost_net
+         * enables the rings. */
+        if (peer_add_status(peer, VHU_STATUS_ACKNOWLEDGE | VHU_STATUS_DRIVER
+                            | VHU_STATUS_DRIVER_OK)) {
+            return -1;
         }
     }
     peer_debug(opts, "features: offered 0x%"PRIx64", using 0x%"PRIx64,
@@ -731,10 +766,6 @@ peer_start(struct peer *peer)
                 return -1;
             }
         }
-    }
-    if (peer_set_status(peer, VHU_STATUS_ACKNOWLEDGE | VHU_STATUS_DRIVER
-                        | VHU_STATUS_FEATURES_OK | VHU_STATUS_DRIVER_OK)) {
-        return -1;
     }
     if (opts->mtu && peer_send_mtu(peer, opts->mtu)) {
         return -1;
@@ -1003,7 +1034,9 @@ peer_stop_device(struct peer *peer)
         }
         peer_debug(peer->opts, "vring %u stopped at %u", i, state.num);
     }
-    peer_set_status(peer, 0);
+    if (peer_uses_status(peer)) {
+        peer_set_u64(peer, VHU_REQ_SET_STATUS, 0);
+    }
 }
 
 /* Closes everything peer_connect() and peer_start() opened. */

@@ -259,6 +259,10 @@ peer_mem_init(struct peer *peer)
 static void
 peer_vring_destroy(struct peer_vring *vr)
 {
+    if (!vr->free_ids) {
+        /* Never initialized (its fds are not ours, even 0). */
+        return;
+    }
     free(vr->free_ids);
     vr->free_ids = NULL;
     if (vr->kick_fd >= 0) {

@@ -126,8 +126,9 @@ peer_usage(void)
            "(NET_SET_MTU)\n"
            "  --announce               ask the back-end to announce --mac "
            "(SEND_RARP)\n"
-           "  --frontend=NAME          replay the message order of qemu-6.2,\n"
-           "                           qemu-7.2 (default), qemu-8.0, "
+           "  --frontend=NAME          replay the message order of qemu "
+           "(default),\n"
+           "                           qemu-6.2, qemu-7.2, qemu-8.0, "
            "qemu-8.1,\n"
            "                           qemu-9.2, cloud-hypervisor or "
            "crosvm\n"
@@ -361,11 +362,12 @@ peer_parse_option(int c, const char *name, const char *arg,
         opts->mtu = x;
         return true;
     case OPT_FRONTEND:
-        if (!strcmp(arg, "qemu") || !strcmp(arg, "qemu-7.2")
-            || !strcmp(arg, "qemu-8.0")) {
+        if (!strcmp(arg, "qemu")) {
             opts->frontend = PEER_FE_QEMU;
-        } else if (!strcmp(arg, "qemu-6.2")) {
+        } else if (!strcmp(arg, "qemu-6.2") || !strcmp(arg, "qemu-7.2")) {
             opts->frontend = PEER_FE_QEMU_6_2;
+        } else if (!strcmp(arg, "qemu-8.0")) {
+            opts->frontend = PEER_FE_QEMU_8_0;
         } else if (!strcmp(arg, "qemu-8.1") || !strcmp(arg, "qemu-9.2")) {
             opts->frontend = PEER_FE_QEMU_8_1;
         } else if (!strcmp(arg, "cloud-hypervisor")) {
@@ -373,9 +375,9 @@ peer_parse_option(int c, const char *name, const char *arg,
         } else if (!strcmp(arg, "crosvm")) {
             opts->frontend = PEER_FE_CROSVM;
         } else {
-            peer_error("--%s=%s: unknown frontend (qemu-6.2, qemu-7.2, "
-                       "qemu-8.0, qemu-8.1, qemu-9.2, cloud-hypervisor, "
-                       "crosvm)", name, arg);
+            peer_error("--%s=%s: unknown frontend (qemu, qemu-6.2, "
+                       "qemu-7.2, qemu-8.0, qemu-8.1, qemu-9.2, "
+                       "cloud-hypervisor, crosvm)", name, arg);
             return false;
         }
         return true;

@@ -84,13 +84,17 @@ enum peer_command {
  * vhost_dev per queue pair) and Cloud Hypervisor's
  * (virtio-devices/src/vhost_user). */
 enum peer_frontend {
-    PEER_FE_QEMU,               /* QEMU 7.2 and 8.0: one-time requests
-                                 * (memory table, owner) from the first
-                                 * pair's vhost_dev only, SET_FEATURES
-                                 * from each. */
-    PEER_FE_QEMU_6_2,           /* ADD_MEM_REG again from every pair. */
-    PEER_FE_QEMU_8_1,           /* SET_STATUS: DRIVER_OK after the rings
-                                 * start, 0 after they stop. */
+    PEER_FE_QEMU,               /* The default: QEMU's order without
+                                 * CONFIGURE_MEM_SLOTS (SET_MEM_TABLE from
+                                 * the first pair's vhost_dev only,
+                                 * SET_FEATURES from each). */
+    PEER_FE_QEMU_6_2,           /* QEMU 6.2 to 7.2: ADD_MEM_REG again from
+                                 * every pair. */
+    PEER_FE_QEMU_8_0,           /* ADD_MEM_REG from the first pair only. */
+    PEER_FE_QEMU_8_1,           /* As 8.0, and the device status: GET and
+                                 * SET_STATUS FEATURES_OK after
+                                 * SET_FEATURES, DRIVER_OK before the
+                                 * rings are enabled, 0 after they stop. */
     PEER_FE_CLOUD_HYPERVISOR,   /* Owner first; GET_QUEUE_NUM counted in
                                  * virtqueues; GET_CONFIG; CTRL_VQ kept;
                                  * every ring's size first, then the rest
