@@ -419,6 +419,14 @@ vhost_conn_connected(struct vhost_user_conn *conn, int fd)
     vhost_conn_log(conn, VLL_INFO, "%s: vhost-user frontend connected on %s",
                    conn->name, conn->path);
     netdev_vhost_user_state_changed(conn->netdev);
+    /* netdev_change_seq_changed() wakes the main thread before it bumps
+     * the port's own sequence number, so the main thread may refresh the
+     * Interface's status before the bump and then not again: the socket's
+     * new state (status:socket_status) would stay unannounced while the
+     * frontend changes nothing in the device.  Announce it again later, as
+     * for changes of the device. */
+    conn->n_rebumps = 0;
+    conn->rebump_at = time_msec() + rebump_delays[0];
 }
 
 /* Closes the connection to the frontend and resets the engine device; a
