@@ -1174,8 +1174,8 @@ def bad_ctrl(name, log, chain, loop=False):
         fe.setup_ctrl()
         fe.mem.write(CTRL_CMD, b'\x04\x00\x01\x00')
         fe.ctrl_post(chain, loop)
-        # The control queue stops; the data path goes on.
-        time.sleep(0.1)
+        # The control queue stops (the case waits for the log line); the
+        # data path goes on.
         fe.echo_check()
     case(name, 'queue', r'control queue: %s; stopping it$' % log)(fn)
 
