@@ -113,17 +113,6 @@ vhu_device_ctrl_kick_fd(const struct vhu_device *dev)
             ? vr->kick_fd : -1);
 }
 
-unsigned int
-vhu_device_ctrl_pairs(const struct vhu_device *dev)
-{
-    unsigned int n;
-
-    pthread_mutex_lock(&((struct vhu_device *) dev)->pub_mutex);
-    n = dev->pub.ctrl_pairs;
-    pthread_mutex_unlock(&((struct vhu_device *) dev)->pub_mutex);
-    return n;
-}
-
 /* Fills '*cfg' with the device's configuration space, as a frontend that
  * presents the back-end's device to the guest (crosvm) reads it with
  * GET_CONFIG: the link up, max_virtqueue_pairs such that the control queue

@@ -546,6 +546,15 @@ vhu_device_mtu(const struct vhu_device *dev)
     return mtu;
 }
 
+unsigned int
+vhu_device_ctrl_pairs(const struct vhu_device *dev)
+{
+    unsigned int n = pub_lock(dev)->ctrl_pairs;
+
+    pub_unlock(dev);
+    return n;
+}
+
 int
 vhu_device_numa_node(const struct vhu_device *dev)
 {

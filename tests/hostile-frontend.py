@@ -384,6 +384,7 @@ class Frontend:
         if self.features & F_PROTOCOL_FEATURES:
             self.must(SET_VRING_ENABLE, state(index, 1))
         self.ctrl_avail = 0
+        self.ctrl_posted = 0
 
     def ctrl_post(self, chain, loop=False):
         """Posts the chain of (address, length, flags) on the control
@@ -398,7 +399,6 @@ class Frontend:
                            struct.pack('<QIHH', addr, length, flags | nxt,
                                        (i + 1) % CTRL_SIZE))
         self.ctrl_avail += len(chain)
-        self.ctrl_posted = getattr(self, 'ctrl_posted', 0)
         self.mem.write(CTRL_AVAIL + 4 + 2 * (self.ctrl_posted % CTRL_SIZE),
                        struct.pack('<H', head))
         self.ctrl_posted += 1

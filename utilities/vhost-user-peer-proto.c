@@ -793,6 +793,23 @@ peer_start(struct peer *peer)
     return 0;
 }
 
+/* Reads the back-end's whole virtio-net configuration space (GET_CONFIG)
+ * into '*net'.  Returns 0 or -1 after printing an error. */
+static int
+peer_get_config(struct peer *peer, struct vhu_net_config *net)
+{
+    struct vhu_config config = { .offset = 0, .size = sizeof *net };
+
+    if (peer_send_msg(peer, VHU_REQ_GET_CONFIG, 0, &config,
+                      VHU_CONFIG_HDR_SIZE + config.size, NULL, 0)
+        || peer_recv_reply(peer, VHU_REQ_GET_CONFIG, &config,
+                           VHU_CONFIG_HDR_SIZE + config.size)) {
+        return -1;
+    }
+    memcpy(net, config.data, sizeof *net);
+    return 0;
+}
+
 /* Cloud Hypervisor's order: owner, features, protocol features, queue
  * number, configuration, features acked (CTRL_VQ kept: it serves the
  * control queue itself), memory table, every ring's size, then each ring.
@@ -807,12 +824,9 @@ peer_start_cloud_hypervisor(struct peer *peer)
         return -1;
     }
     if (peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_CONFIG)) {
-        struct vhu_config config = { .offset = 0, .size = 24 };
+        struct vhu_net_config net;
 
-        if (peer_send_msg(peer, VHU_REQ_GET_CONFIG, 0, &config,
-                          VHU_CONFIG_HDR_SIZE + config.size, NULL, 0)
-            || peer_recv_reply(peer, VHU_REQ_GET_CONFIG, &config,
-                               VHU_CONFIG_HDR_SIZE + config.size)) {
+        if (peer_get_config(peer, &net)) {
             return -1;
         }
     }
@@ -847,20 +861,15 @@ peer_start_cloud_hypervisor(struct peer *peer)
 static int
 peer_get_config_pairs(struct peer *peer)
 {
-    struct vhu_config config = { .offset = 0, .size = 24 };
     struct vhu_net_config net;
 
     if (!(peer->protocol_features & VHU_BIT(VHU_PROTOCOL_F_CONFIG))) {
         peer_error("the back-end has no configuration space (CONFIG)");
         return -1;
     }
-    if (peer_send_msg(peer, VHU_REQ_GET_CONFIG, 0, &config,
-                      VHU_CONFIG_HDR_SIZE + config.size, NULL, 0)
-        || peer_recv_reply(peer, VHU_REQ_GET_CONFIG, &config,
-                           VHU_CONFIG_HDR_SIZE + config.size)) {
+    if (peer_get_config(peer, &net)) {
         return -1;
     }
-    memcpy(&net, config.data, sizeof net);
     peer->config_pairs = net.max_virtqueue_pairs;
     if (!peer->config_pairs || peer->opts->queues > peer->config_pairs) {
         peer_error("the back-end's configuration space announces %u queue "
