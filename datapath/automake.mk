@@ -13,6 +13,7 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/log.h \
 	datapath/memory.c \
 	datapath/message.c \
+	datapath/rx-notify.c \
 	datapath/socket-reader.c \
 	datapath/vhost-engine.h \
 	datapath/vhost-user-protocol.h \

@@ -152,6 +152,10 @@ struct vhu_vring {
      * the old one is closed after a grace period. */
     _Atomic int call_fd;
 
+    /* 'kick_fd' if it is an eventfd, otherwise -1: what a data-path thread
+     * that sleeps may wait on (vhu_rx_arm()).  Swapped like 'call_fd'. */
+    _Atomic int kick_fd_dp;
+
     /* Read by the data path while live, written by control while not. */
     struct vhu_desc *desc;
     struct vhu_avail *avail;
@@ -331,6 +335,7 @@ void vhu_vring_unpublish(struct vhu_device *, struct vhu_vring *);
 void vhu_vring_sync(struct vhu_device *, struct vhu_vring *);
 void vhu_vring_sync_all(struct vhu_device *);
 void vhu_vring_close_fds(struct vhu_device *, struct vhu_vring *);
+void vhu_vring_set_kick_fd(struct vhu_device *, struct vhu_vring *, int fd);
 
 /* memory.c. */
 void *vhu_mmap_guest(size_t len, int fd, off_t offset);

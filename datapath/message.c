@@ -575,8 +575,7 @@ handle_get_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
     /* Stop the ring; its index is final once no burst runs on it. */
     vhu_vring_unpublish(dev, vr);
     vr->started = false;
-    vhu_device_retire_fd(dev, vr->kick_fd);
-    vr->kick_fd = -1;
+    vhu_vring_set_kick_fd(dev, vr, -1);
     vhu_device_changed(dev);
     if (dev->grace_wanted) {
         dev->deferred_request = VHU_REQ_GET_VRING_BASE;
@@ -629,8 +628,7 @@ handle_set_vring_kick(struct vhu_device *dev, struct vhu_msg *msg)
     if (!parse_vring_fd(dev, msg, &vr, &fd)) {
         return MSG_BREAK;
     }
-    vhu_device_retire_fd(dev, vr->kick_fd);
-    vr->kick_fd = fd;
+    vhu_vring_set_kick_fd(dev, vr, fd);
     if (!vr->started) {
         if (vr == &dev->vrings[VHU_CTRL_VRING] && !vr->last_avail_idx) {
             /* A new driver (crosvm resets the device by stopping its

@@ -308,6 +308,45 @@ void vhu_device_vring_stats(const struct vhu_device *, unsigned int vring,
 bool vhu_rx_ready(const struct vhu_device *, unsigned int qp);  /* Guest TX. */
 bool vhu_tx_ready(const struct vhu_device *, unsigned int qp);  /* Guest RX. */
 
+/* Sleeping between bursts.
+ *
+ * A data-path thread that polls a device created with 'want_kicks' false
+ * may still sleep while the guest sends nothing: before it sleeps it calls
+ * vhu_rx_arm() on each queue pair it polls, which asks the guest to kick
+ * (clears VRING_USED_F_NO_NOTIFY, or with EVENT_IDX sets avail_event) and
+ * then checks the ring once more, so that a frame made available just
+ * before is not left waiting for a kick that will never come:
+ *
+ *   VHU_RX_ARMED: nothing available; '*kick_fd' is the ring's kick eventfd,
+ *     to wait on.  After waking, the thread calls vhu_rx_disarm() and, if
+ *     the fd became readable, drains it, but only if vhu_rx_kick_fd() still
+ *     returns it (while the thread slept, a grace period may have retired
+ *     the fd and its number may have been reused).
+ *   VHU_RX_ARM_PENDING: frames are available: poll, do not sleep.
+ *   VHU_RX_ARM_NOT_LIVE: the ring is not live: nothing to wait for (the
+ *     device's change seq moves when it becomes live).
+ *   VHU_RX_ARM_NO_KICK: live, but its kick fd is not an eventfd (or there is
+ *     none, VHOST_USER_VRING_NOFD): the thread must poll it.
+ *
+ * Only the thread that polls the queue pair calls these. */
+enum vhu_rx_arm {
+    VHU_RX_ARMED,
+    VHU_RX_ARM_PENDING,
+    VHU_RX_ARM_NOT_LIVE,
+    VHU_RX_ARM_NO_KICK,
+};
+enum vhu_rx_arm vhu_rx_arm(struct vhu_device *, unsigned int qp,
+                           int *kick_fd);
+void vhu_rx_disarm(struct vhu_device *, unsigned int qp);
+
+/* The kick eventfd of queue pair 'qp''s guest transmit ring if it is live,
+ * otherwise -1. */
+int vhu_rx_kick_fd(const struct vhu_device *, unsigned int qp);
+
+/* True if the guest made frames available on queue pair 'qp' that were not
+ * dequeued yet (after a sleep that no kick ended: a missed kick). */
+bool vhu_rx_pending(const struct vhu_device *, unsigned int qp);
+
 /* Allocation callback for vhu_dequeue_burst(): returns the caller's handle
  * for a new packet of 'len' bytes and stores in '*data' where to put them,
  * or returns NULL if no packet can be had now (the frame stays in the ring

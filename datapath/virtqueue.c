@@ -38,6 +38,7 @@ vhu_vring_init(struct vhu_vring *vr)
     atomic_init(&vr->live, false);
     atomic_init(&vr->broken, false);
     atomic_init(&vr->call_fd, -1);
+    atomic_init(&vr->kick_fd_dp, -1);
     atomic_init(&vr->avail_idx_seen, 0);
     atomic_init(&vr->used_idx_seen, 0);
     vr->kick_fd = -1;
@@ -212,12 +213,42 @@ vhu_vring_sync_all(struct vhu_device *dev)
 void
 vhu_vring_close_fds(struct vhu_device *dev, struct vhu_vring *vr)
 {
-    vhu_device_retire_fd(dev, vr->kick_fd);
-    vr->kick_fd = -1;
+    vhu_vring_set_kick_fd(dev, vr, -1);
     vhu_device_retire_fd(dev, atomic_exchange_explicit(&vr->call_fd, -1,
                                                        memory_order_relaxed));
     vhu_device_retire_fd(dev, vr->err_fd);
     vr->err_fd = -1;
+}
+
+/* True if 'fd' is an eventfd: what a sleeping data-path thread can wait
+ * on and drain without blocking (a pipe or socket that the frontend also
+ * reads could make a read block). */
+static bool
+fd_is_eventfd(int fd)
+{
+    char link[64], target[32];
+    ssize_t n;
+
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    n = readlink(link, target, sizeof target - 1);
+    if (n < 0) {
+        return false;
+    }
+    target[n] = '\0';
+    return !strcmp(target, "anon_inode:[eventfd]");
+}
+
+/* Replaces the kick fd of 'vr' by 'fd' (-1 for none), retiring the old
+ * one (closed after a grace period: a sleeping data-path thread may be
+ * waiting on it). */
+void
+vhu_vring_set_kick_fd(struct vhu_device *dev, struct vhu_vring *vr, int fd)
+{
+    vhu_device_retire_fd(dev, vr->kick_fd);
+    vr->kick_fd = fd;
+    atomic_store_explicit(&vr->kick_fd_dp,
+                          fd >= 0 && fd_is_eventfd(fd) ? fd : -1,
+                          memory_order_relaxed);
 }
 
 /* Data path. */

@@ -14,6 +14,8 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/vhost-user-packet.h \
 	ofproto-ext/vhost-user-qos.c \
 	ofproto-ext/vhost-user-qos.h \
+	ofproto-ext/vhost-user-rx-mode.c \
+	ofproto-ext/vhost-user-rx-mode.h \
 	ofproto-ext/vhost-user-show.c \
 	ofproto-ext/vhost-user-show.h \
 	ofproto-ext/vhost-user-signals.c \
@@ -37,7 +39,8 @@ ofproto_ext_ovs_vswitchd_LDADD = \
 # bridge.c hands the Open_vSwitch table's other_config to dpdk_init() on
 # every run; wrapping it gives our classes the same global options
 # (vhost-sock-dir, ...) that OVS-DPDK reads there.
-ofproto_ext_ovs_vswitchd_LDFLAGS = -Wl,--wrap=dpdk_init
+VSWITCHD_WRAPS = -Wl,--wrap=dpdk_init -Wl,--wrap=ofproto_vport_get_status
+ofproto_ext_ovs_vswitchd_LDFLAGS = $(VSWITCHD_WRAPS)
 
 # The sanitized switches below: all of our code compiled again with their
 # flags, linked with Open vSwitch's (uninstrumented) objects.
@@ -62,7 +65,7 @@ ofproto_ext_asan_ovs_vswitchd_CFLAGS = \
 ofproto_ext_asan_ovs_vswitchd_SOURCES = $(SANITIZED_VSWITCHD_SOURCES)
 ofproto_ext_asan_ovs_vswitchd_LDADD = $(SANITIZED_VSWITCHD_LDADD)
 ofproto_ext_asan_ovs_vswitchd_LDFLAGS = \
-	-Wl,--wrap=dpdk_init -fsanitize=address
+	$(VSWITCHD_WRAPS) -fsanitize=address
 
 # The same again with ThreadSanitizer, for the concurrency stress test
 # (tests/soak.at).  Open vSwitch's libraries are not instrumented: the
@@ -77,7 +80,7 @@ ofproto_ext_tsan_ovs_vswitchd_CFLAGS = \
 ofproto_ext_tsan_ovs_vswitchd_SOURCES = $(SANITIZED_VSWITCHD_SOURCES)
 ofproto_ext_tsan_ovs_vswitchd_LDADD = $(SANITIZED_VSWITCHD_LDADD)
 ofproto_ext_tsan_ovs_vswitchd_LDFLAGS = \
-	-Wl,--wrap=dpdk_init -fsanitize=thread
+	$(VSWITCHD_WRAPS) -fsanitize=thread
 
 # "make install" installs it under a name of its own; Debian's
 # update-alternatives then selects it as /usr/sbin/ovs-vswitchd (see

@@ -48,6 +48,7 @@
 #include "vhost-user-ctl.h"
 #include "vhost-user-packet.h"
 #include "vhost-user-qos.h"
+#include "vhost-user-rx-mode.h"
 #include "vhost-user-show.h"
 #include "vhost-user-signals.h"
 #include "vhost-user-tsan.h"
@@ -61,6 +62,11 @@ COVERAGE_DEFINE(vhost_user_tx_retry);
 #define VHOST_TX_RETRIES_MIN 0
 #define VHOST_TX_RETRIES_MAX 32
 #define VHOST_TX_RETRIES_DEF 8
+
+/* Receive mode of a port with neither options:rx-mode nor
+ * other_config:vhost-user-rx-mode (see Documentation/vhost-user-ports.rst
+ * for why). */
+#define VHOST_RX_MODE_DEFAULT VHOST_RX_ADAPTIVE
 
 /* MTU limits: what NET_SET_MTU and mtu_request may set. */
 #define VHOST_MIN_MTU 68
@@ -201,6 +207,8 @@ struct netdev_vhost_user {
     enum netdev_flags flags OVS_GUARDED;
     int mtu OVS_GUARDED;
     int requested_n_txq OVS_GUARDED;
+    int rx_mode_option OVS_GUARDED; /* options:rx-mode, or -1 if none. */
+    char *config_error OVS_GUARDED; /* For the Interface's error column. */
 
     /* Read by PMD threads. */
     atomic_int tx_retries_max;
@@ -209,6 +217,8 @@ struct netdev_vhost_user {
     struct vhost_pair_map rx_enabled;   /* The guest transmits on pair N. */
     struct vhost_pair_map tx_enabled;   /* The guest receives on pair N. */
     atomic_bool admin_up;           /* NETDEV_UP ("ovs-ofctl mod-port"). */
+    atomic_int rx_mode;             /* enum vhost_rx_mode in effect. */
+    struct vhost_rx_sleep_stats sleep_stats;
 
     /* A RARP to send as if from the guest (SEND_RARP after a migration):
      * RARP_PENDING | the MAC (eth_addr_to_uint64()), or 0 if none; set by
@@ -239,7 +249,11 @@ struct netdev_vhost_user {
 
 struct netdev_rxq_vhost_user {
     struct netdev_rxq up;
+    struct vhost_rx_waiter waiter;
 };
+
+/* other_config:vhost-user-rx-mode: the mode of ports without their own. */
+static atomic_int default_rx_mode = VHOST_RX_MODE_DEFAULT;
 
 /* Directory of the sockets of "vhostuser" ports: the run directory, or
  * other_config:vhost-sock-dir below it. */
@@ -286,6 +300,15 @@ counter_add(atomic_uint64_t *counter, uint64_t n)
 
 /* The provider's transmit counters of 'dev', summed over its queue
  * pairs. */
+static enum vhost_rx_mode
+vhost_rx_mode(const struct netdev_vhost_user *dev)
+{
+    int mode;
+
+    atomic_read_relaxed(CONST_CAST(atomic_int *, &dev->rx_mode), &mode);
+    return mode;
+}
+
 struct vhost_tx_totals {
     uint64_t failure_drops;     /* Guest's receive ring full. */
     uint64_t mtu_drops;         /* Longer than the MTU allows. */
@@ -319,11 +342,60 @@ vhost_sock_dir_get(void)
     return dir;
 }
 
+static void vhost_update_rx_modes(void);
+
+/* Sets the mode in effect for 'dev' from its option and the default. */
+static void
+vhost_update_rx_mode(struct netdev_vhost_user *dev)
+{
+    int mode, old_mode;
+
+    ovs_mutex_lock(&dev->mutex);
+    mode = dev->rx_mode_option;
+    ovs_mutex_unlock(&dev->mutex);
+    if (mode < 0) {
+        atomic_read_relaxed(&default_rx_mode, &mode);
+    }
+    atomic_read_relaxed(&dev->rx_mode, &old_mode);
+    if (mode != old_mode) {
+        atomic_store_relaxed(&dev->rx_mode, mode);
+        VLOG_INFO("%s: receive mode %s", netdev_get_name(&dev->up),
+                  vhost_rx_mode_to_string(mode));
+        vhost_rx_wake_all();
+    }
+}
+
+/* other_config:vhost-user-rx-mode. */
+static void
+vhost_set_default_rx_mode(const char *value)
+{
+    enum vhost_rx_mode mode = VHOST_RX_MODE_DEFAULT;
+    int old_mode;
+
+    if (value && !vhost_rx_mode_from_string(value, &mode)) {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
+
+        VLOG_ERR_RL(&rl, "other_config:vhost-user-rx-mode \"%s\" is not "
+                    "polling, adaptive or interrupt; using %s", value,
+                    vhost_rx_mode_to_string(VHOST_RX_MODE_DEFAULT));
+        mode = VHOST_RX_MODE_DEFAULT;
+    }
+    atomic_read_relaxed(&default_rx_mode, &old_mode);
+    if (mode != old_mode) {
+        atomic_store_relaxed(&default_rx_mode, mode);
+        VLOG_INFO("vhost-user ports without options:rx-mode receive in %s "
+                  "mode", vhost_rx_mode_to_string(mode));
+        vhost_update_rx_modes();
+    }
+}
+
 void
 netdev_vhost_user_set_global_config(const struct smap *other_config)
 {
     const char *sub = smap_get(other_config, "vhost-sock-dir");
     char *dir;
+
+    vhost_set_default_rx_mode(smap_get(other_config, "vhost-user-rx-mode"));
 
     if (sub && strstr(sub, "..")) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
@@ -419,6 +491,9 @@ netdev_vhost_user_state_changed(struct netdev *netdev)
         }
     }
     netdev_change_seq_changed(netdev);
+    /* A ring started, stopped, changed its kick fd or was enabled:
+     * threads that sleep on the old state wake up. */
+    vhost_rx_wake_all();
 }
 
 static struct netdev *
@@ -462,6 +537,9 @@ netdev_vhost_user_construct(struct netdev *netdev)
     vhost_pair_map_init(&dev->rx_enabled);
     vhost_pair_map_init(&dev->tx_enabled);
     atomic_init(&dev->admin_up, true);
+    dev->rx_mode_option = -1;
+    atomic_init(&dev->rx_mode, VHOST_RX_POLLING);
+    vhost_rx_sleep_stats_init(&dev->sleep_stats);
     atomic_init(&dev->rarp, 0);
     vhost_qos_init(&dev->policer);
     vhost_qos_init(&dev->qos);
@@ -479,6 +557,7 @@ netdev_vhost_user_construct(struct netdev *netdev)
     }
     netdev->n_rxq = 1;
     netdev->n_txq = 1;
+    vhost_update_rx_mode(dev);
 
     if (!dev->client) {
         char *dir = vhost_sock_dir_get();
@@ -519,6 +598,7 @@ netdev_vhost_user_destruct(struct netdev *netdev)
     vhost_qos_destroy(&dev->policer);
     vhost_qos_destroy(&dev->qos);
     free(dev->socket_path);
+    free(dev->config_error);
     ovs_mutex_destroy(&dev->mutex);
 }
 
@@ -541,11 +621,15 @@ netdev_vhost_user_set_config(struct netdev *netdev, const struct smap *args,
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
     const char *name = netdev_get_name(netdev);
     struct smap_node *node;
+    const char *rx_mode = smap_get(args, "rx-mode");
+    char *config_error = NULL;
     int retries, old_retries;
+    int rx_mode_option = -1;
 
     SMAP_FOR_EACH (node, args) {
         const char *key = node->key;
         bool known = !strcmp(key, "tx-retries-max")
+                     || !strcmp(key, "rx-mode")
                      || (dev->client && !strcmp(key, "vhost-server-path"));
 
         for (size_t i = 0; !known && i < ARRAY_SIZE(ignored_options); i++) {
@@ -603,7 +687,46 @@ netdev_vhost_user_set_config(struct netdev *netdev, const struct smap *args,
         atomic_store_relaxed(&dev->tx_retries_max, retries);
         VLOG_INFO("%s: max tx retries set to %d", name, retries);
     }
+
+    /* A bad rx-mode leaves the port running with the default mode; the
+     * Interface's error column says why (netdev_vhost_user_config_error()).
+     */
+    if (rx_mode) {
+        enum vhost_rx_mode mode;
+
+        if (vhost_rx_mode_from_string(rx_mode, &mode)) {
+            rx_mode_option = mode;
+        } else {
+            config_error = xasprintf("options:rx-mode \"%s\" is not "
+                                     "polling, adaptive or interrupt; using "
+                                     "the default", rx_mode);
+            VLOG_ERR("%s: %s", name, config_error);
+        }
+    }
+    ovs_mutex_lock(&dev->mutex);
+    dev->rx_mode_option = rx_mode_option;
+    free(dev->config_error);
+    dev->config_error = config_error;
+    ovs_mutex_unlock(&dev->mutex);
+    vhost_update_rx_mode(dev);
+    netdev_change_seq_changed(netdev);
     return 0;
+}
+
+char *
+netdev_vhost_user_config_error(const struct netdev *netdev)
+{
+    struct netdev_vhost_user *dev;
+    char *error;
+
+    if (!is_vhost_user_class(netdev_get_class(netdev))) {
+        return NULL;
+    }
+    dev = netdev_vhost_user_cast(netdev);
+    ovs_mutex_lock(&dev->mutex);
+    error = nullable_xstrdup(dev->config_error);
+    ovs_mutex_unlock(&dev->mutex);
+    return error;
 }
 
 static int
@@ -622,6 +745,12 @@ netdev_vhost_user_get_config(const struct netdev *netdev, struct smap *args)
     if (retries != VHOST_TX_RETRIES_DEF) {
         smap_add_format(args, "tx-retries-max", "%d", retries);
     }
+    ovs_mutex_lock(&dev->mutex);
+    if (dev->rx_mode_option >= 0) {
+        smap_add(args, "rx-mode",
+                 vhost_rx_mode_to_string(dev->rx_mode_option));
+    }
+    ovs_mutex_unlock(&dev->mutex);
     return 0;
 }
 
@@ -652,6 +781,7 @@ netdev_vhost_user_get_status(const struct netdev *netdev, struct smap *args)
     smap_add_format(args, "n_rxq", "%d", netdev->n_rxq);
     smap_add_format(args, "n_txq", "%d", netdev->n_txq);
     ovs_mutex_unlock(&dev->mutex);
+    smap_add(args, "rx_mode", vhost_rx_mode_to_string(vhost_rx_mode(dev)));
     if (vhost_qos_error(&dev->qos)) {
         smap_add(args, "qos_error", vhost_qos_error(&dev->qos));
     }
@@ -782,7 +912,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     size_t n = 0;
 
     /* The port's counters, then each queue pair's. */
-    enum { N_PORT_COUNTERS = 9, N_QP_COUNTERS = 9 };
+    enum { N_PORT_COUNTERS = 14, N_QP_COUNTERS = 9 };
     const size_t n_max = N_PORT_COUNTERS + N_QP_COUNTERS * n_qp;
 
     custom->counters = xcalloc(n_max, sizeof *custom->counters);
@@ -809,6 +939,15 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     ADD_COUNTER(dev->conn ? vhost_user_conn_n_connects(dev->conn) : 0,
                 "vhost_connects");
     ovs_mutex_unlock(&dev->mutex);
+    ADD_COUNTER(counter_read(&dev->sleep_stats.sleeps), "rx_sleeps");
+    ADD_COUNTER(counter_read(&dev->sleep_stats.kick_wakeups),
+                "rx_wakeups_kick");
+    ADD_COUNTER(counter_read(&dev->sleep_stats.timeout_wakeups),
+                "rx_wakeups_timeout");
+    ADD_COUNTER(counter_read(&dev->sleep_stats.missed_kicks),
+                "rx_missed_kicks");
+    ADD_COUNTER(counter_read(&dev->sleep_stats.rechecks_found_work),
+                "rx_rechecks_found_work");
     for (unsigned int qp = 0; qp < n_qp; qp++) {
         struct vhu_vring_stats rx, tx;
 
@@ -1166,6 +1305,8 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
                                packets + n, NETDEV_MAX_BURST - n);
         VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     }
+    vhost_rx_polled(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
+                                  up)->waiter, n);
     if (!n) {
         return EAGAIN;
     }
@@ -1306,14 +1447,34 @@ netdev_vhost_user_rxq_alloc(void)
 }
 
 static int
-netdev_vhost_user_rxq_construct(struct netdev_rxq *rxq OVS_UNUSED)
+netdev_vhost_user_rxq_construct(struct netdev_rxq *rxq)
 {
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
+    struct netdev_rxq_vhost_user *rx
+        = CONTAINER_OF(rxq, struct netdev_rxq_vhost_user, up);
+
+    vhost_rx_waiter_init(&rx->waiter, dev->vdev, rxq->queue_id,
+                         &dev->rx_mode, &dev->sleep_stats);
     return 0;
 }
 
 static void
-netdev_vhost_user_rxq_destruct(struct netdev_rxq *rxq OVS_UNUSED)
+netdev_vhost_user_rxq_destruct(struct netdev_rxq *rxq)
 {
+    vhost_rx_waiter_destroy(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
+                                          up)->waiter);
+}
+
+static const struct netdev_class vhost_user_classes[4];
+
+/* Main loop. */
+static void
+netdev_vhost_user_run(const struct netdev_class *class)
+{
+    /* Once per main loop iteration, not once per class. */
+    if (class == &vhost_user_classes[0]) {
+        vhost_rx_run();
+    }
 }
 
 static void
@@ -1326,6 +1487,7 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
     {                                                           \
         .type = TYPE,                                           \
         .is_pmd = true,                                         \
+        .run = netdev_vhost_user_run,                           \
         .alloc = netdev_vhost_user_alloc,                       \
         .construct = netdev_vhost_user_construct,               \
         .destruct = netdev_vhost_user_destruct,                 \
@@ -1375,6 +1537,23 @@ static const struct netdev_class vhost_user_classes[] = {
     NETDEV_VHOST_USER_CLASS("dpdkvhostuserclient"),
 };
 
+/* Sets the mode in effect of every port (the default changed). */
+static void
+vhost_update_rx_modes(void)
+{
+    struct shash devices = SHASH_INITIALIZER(&devices);
+    struct shash_node *node;
+
+    for (size_t i = 0; i < ARRAY_SIZE(vhost_user_classes); i++) {
+        netdev_get_devices(&vhost_user_classes[i], &devices);
+    }
+    SHASH_FOR_EACH (node, &devices) {
+        vhost_update_rx_mode(netdev_vhost_user_cast(node->data));
+        netdev_close(node->data);
+    }
+    shash_destroy(&devices);
+}
+
 /* Appends what "ovs-appctl vhost-user/show" says about 'netdev' to 'ds'. */
 static void
 netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
@@ -1417,6 +1596,19 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
     ds_put_cstr(ds, ", guest rx ");
     vhost_pair_map_format(ds, &dev->tx_enabled);
     ds_put_format(ds, "; rxqs %d, txqs %d\n", netdev->n_rxq, netdev->n_txq);
+    ds_put_format(ds, "  rx mode: %s; sleeps %"PRIu64", woken by a kick "
+                  "%"PRIu64", by the timeout %"PRIu64" (frames waiting "
+                  "%"PRIu64"); re-checks that found frames %"PRIu64"\n",
+                  vhost_rx_mode_to_string(vhost_rx_mode(dev)),
+                  counter_read(&dev->sleep_stats.sleeps),
+                  counter_read(&dev->sleep_stats.kick_wakeups),
+                  counter_read(&dev->sleep_stats.timeout_wakeups),
+                  counter_read(&dev->sleep_stats.missed_kicks),
+                  counter_read(&dev->sleep_stats.rechecks_found_work));
+    if (vhost_rx_mode(dev) != VHOST_RX_POLLING && vhost_rx_sleep_blocker()) {
+        ds_put_format(ds, "  rx mode: no PMD thread sleeps: %s\n",
+                      vhost_rx_sleep_blocker());
+    }
     if (connected) {
         vhost_user_format_device(ds, dev->vdev);
     }

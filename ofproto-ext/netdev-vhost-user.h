@@ -38,4 +38,9 @@ void netdev_vhost_user_state_changed(struct netdev *);
  * races with another thread's. */
 void netdev_vhost_user_check_carrier(struct netdev *);
 
+/* Returns what is wrong with the port's configuration (a bad option it runs
+ * without), as a new string for the Interface's error column, or NULL if
+ * nothing is or 'netdev' is not a vhost-user port. */
+char *netdev_vhost_user_config_error(const struct netdev *);
+
 #endif /* netdev-vhost-user.h */

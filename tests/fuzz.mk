@@ -25,6 +25,7 @@ FUZZ_ENGINE_SRC = \
 	datapath/log.c \
 	datapath/memory.c \
 	datapath/message.c \
+	datapath/rx-notify.c \
 	datapath/virtio-net.c \
 	datapath/virtqueue.c
 FUZZ_ENGINE_HDR = \

@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -562,6 +563,119 @@ peer_cmd_bench(struct peer_run *run)
     }
 }
 
+static int
+peer_compare_doubles(const void *a_, const void *b_)
+{
+    double a = *(const double *) a_, b = *(const double *) b_;
+
+    return a < b ? -1 : a > b;
+}
+
+/* Returns the frame with sequence number 'seq' from queue 0's receive ring
+ * if it arrived (other frames are counted and dropped). */
+static bool
+peer_ping_reply(struct peer_run *run, uint64_t seq)
+{
+    struct peer_queue *q = &run->peer->queues[0];
+    bool found = false;
+    uint8_t *frame;
+    uint32_t len;
+    int retval;
+
+    while ((retval = peer_rx_next(run->peer, &q->rx, &frame, &len))) {
+        if (retval < 0) {
+            run->stats.rx_errors++;
+        } else if (peer_check_frame(frame, len) == PEER_FRAME_GOOD
+                   && get_be(frame + 18, 8) == seq) {
+            found = true;
+        } else {
+            run->stats.rx_other++;
+        }
+    }
+    peer_publish(run->peer, &q->rx);
+    return found;
+}
+
+/* How long 'ping' waits for a frame to come back before it counts it as
+ * lost. */
+#define PEER_PING_TIMEOUT 1.0
+
+/* The 'ping' command: sends one frame at a time on queue 0 and waits until
+ * it comes back (from an 'echo' peer, through the back-end), --count round
+ * trips (1000 by default) at --rate per second at most, then prints the
+ * round-trip times. */
+static void
+peer_cmd_ping(struct peer_run *run)
+{
+    const struct peer_options *opts = run->opts;
+    struct peer_queue *q = &run->peer->queues[0];
+    struct peer_vring *rx = &q->rx;
+    uint64_t count = opts->count ? opts->count : 1000;
+    double *rtts = calloc(count, sizeof *rtts);
+    uint64_t n_done = 0, lost = 0;
+
+    if (!rtts) {
+        peer_error("out of memory");
+        run->failed = true;
+        return;
+    }
+    while (!peer_stop && n_done + lost < count && peer_run_tick(run)) {
+        uint8_t *frame;
+        uint16_t id;
+
+        if (opts->rate && run->now < (run->start + (double) (n_done + lost)
+                                      / opts->rate)) {
+            struct timespec nap = { 0, 20 * 1000 };
+
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        run->stats.tx_done += peer_tx_reclaim(&q->tx);
+        frame = peer_tx_slot(run->peer, &q->tx, &id);
+        if (!frame) {
+            peer_error("transmit ring full: the back-end takes nothing");
+            run->failed = true;
+            break;
+        }
+
+        uint64_t seq = run->seq++;
+        double sent_at = peer_now();
+
+        peer_make_frame(opts, frame, seq, opts->frame_size);
+        peer_tx_put(run->peer, &q->tx, id, opts->frame_size);
+        peer_publish(run->peer, &q->tx);
+        run->stats.tx_frames++;
+        for (;;) {
+            if (peer_ping_reply(run, seq)) {
+                rtts[n_done++] = peer_now() - sent_at;
+                break;
+            }
+            if (peer_stop || !peer_run_tick(run)) {
+                break;
+            }
+            if (run->now - sent_at > PEER_PING_TIMEOUT) {
+                lost++;
+                break;
+            }
+            peer_run_idle_wait(run, &rx, 1);
+        }
+    }
+
+    qsort(rtts, n_done, sizeof *rtts, peer_compare_doubles);
+    printf("round_trips=%"PRIu64" lost=%"PRIu64, n_done, lost);
+    if (n_done) {
+        printf(" p50_us=%.1f p99_us=%.1f max_us=%.1f",
+               rtts[(n_done - 1) / 2] * 1e6,
+               rtts[(n_done - 1) * 99 / 100] * 1e6,
+               rtts[n_done - 1] * 1e6);
+    }
+    printf("\n");
+    free(rtts);
+    if (lost || n_done < count || run->stats.rx_errors) {
+        run->failed = true;
+    }
+}
+
 /* Runs the command the options name on the started device 'peer'.  Prints
  * the command's result line.  Returns 0 on success, -1 on failure. */
 int
@@ -573,6 +687,17 @@ peer_run_command(struct peer *peer)
     };
 
     peer_pattern_init();
+    while (peer->opts->wait_signal && !peer_go && !peer_stop) {
+        /* Connected and set up; the caller decides when traffic starts.
+         * The back-end is checked meanwhile, so that a peer waiting for a
+         * switch that went away does not wait forever. */
+        struct timespec nap = { 0, 10 * 1000 * 1000 };
+
+        nanosleep(&nap, NULL);
+        if (peer_check_backend(peer)) {
+            return -1;
+        }
+    }
     run.start = run.now = run.last_progress = run.last_check = peer_now();
     run.pace_start = run.start;
 
@@ -588,6 +713,9 @@ peer_run_command(struct peer *peer)
         break;
     case PEER_CMD_BENCH:
         peer_cmd_bench(&run);
+        break;
+    case PEER_CMD_PING:
+        peer_cmd_ping(&run);
         break;
     }
     fflush(stdout);

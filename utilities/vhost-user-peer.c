@@ -102,6 +102,9 @@ peer_usage(void)
            "  recv     receive and check test frames\n"
            "  echo     reflect received frames, MAC addresses swapped\n"
            "  bench    send and receive at once, print rates\n"
+           "  ping     send one frame at a time to an echo peer, print "
+           "round-trip\n"
+           "           times (--count round trips, --rate per second)\n"
            "\nConnection:\n"
            "  --socket=PATH            vhost-user socket (required)\n"
            "  --server                 listen on PATH instead of connecting\n"
@@ -146,6 +149,7 @@ peer_usage(void)
            "52:54:00:00:00:01)\n"
            "  --dst-mac=MAC            destination MAC (default "
            "52:54:00:00:00:02)\n"
+           "  --wait-signal            start the command on SIGUSR1\n"
            "\nOther:\n"
            "  -q, --quiet              print only errors and the result "
            "line\n"
@@ -238,6 +242,7 @@ peer_parse_command(const char *arg, enum peer_command *command)
         { "recv", PEER_CMD_RECV },
         { "echo", PEER_CMD_ECHO },
         { "bench", PEER_CMD_BENCH },
+        { "ping", PEER_CMD_PING },
     };
 
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
@@ -246,7 +251,8 @@ peer_parse_command(const char *arg, enum peer_command *command)
             return true;
         }
     }
-    peer_error("unknown command \"%s\" (use send, recv, echo or bench)",
+    peer_error("unknown command \"%s\" (use send, recv, echo, bench or "
+               "ping)",
                arg);
     return false;
 }
@@ -273,6 +279,7 @@ enum {
     OPT_ANNOUNCE,
     OPT_MTU,
     OPT_FRONTEND,
+    OPT_WAIT_SIGNAL,
 };
 
 /* Parses one option 'c' with argument 'arg' into 'opts'.  Returns true on
@@ -287,6 +294,9 @@ peer_parse_option(int c, const char *name, const char *arg,
     switch (c) {
     case OPT_SOCKET:
         opts->socket_path = arg;
+        return true;
+    case OPT_WAIT_SIGNAL:
+        opts->wait_signal = true;
         return true;
     case OPT_SERVER:
         opts->server = true;
@@ -419,6 +429,7 @@ peer_parse_args(int argc, char *argv[], struct peer_options *opts)
         { "announce", no_argument, NULL, OPT_ANNOUNCE },
         { "mtu", required_argument, NULL, OPT_MTU },
         { "frontend", required_argument, NULL, OPT_FRONTEND },
+        { "wait-signal", no_argument, NULL, OPT_WAIT_SIGNAL },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -474,11 +485,16 @@ peer_parse_args(int argc, char *argv[], struct peer_options *opts)
     return 0;
 }
 
+volatile sig_atomic_t peer_go;
+
 static void
 peer_signal_handler(int signo)
 {
-    (void) signo;
-    peer_stop = 1;
+    if (signo == SIGUSR1) {
+        peer_go = 1;
+    } else {
+        peer_stop = 1;
+    }
 }
 
 /* Makes SIGINT and SIGTERM stop the command (which then prints its result
@@ -493,6 +509,7 @@ peer_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 

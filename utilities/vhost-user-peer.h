@@ -77,6 +77,7 @@ enum peer_command {
     PEER_CMD_RECV,
     PEER_CMD_ECHO,
     PEER_CMD_BENCH,
+    PEER_CMD_PING,
 };
 
 /* The frontend whose message order the peer replays (--frontend), from
@@ -127,6 +128,7 @@ struct peer_options {
     unsigned int enable_queues; /* Pairs to enable; 0 means all. */
     bool announce;              /* Send SEND_RARP for 'mac'. */
     unsigned int mtu;           /* Send NET_SET_MTU; 0 means don't. */
+    bool wait_signal;           /* Start the command on SIGUSR1. */
     int verbosity;              /* 0 quiet, 1 normal, 2 verbose. */
     enum peer_frontend frontend;
     enum peer_command command;
@@ -214,6 +216,7 @@ struct peer {
 
 /* Set by SIGINT and SIGTERM. */
 extern volatile sig_atomic_t peer_stop;
+extern volatile sig_atomic_t peer_go;    /* SIGUSR1 arrived. */
 
 /* vhost-user-peer.c. */
 void peer_error(const char *format, ...)

@@ -1,0 +1,556 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <config.h>
+
+#include "vhost-user-rx-mode.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "coverage.h"
+#include "dpif.h"
+#include "netdev-provider.h"
+#include "openvswitch/list.h"
+#include "openvswitch/vlog.h"
+#include "ovs-rcu.h"
+#include "ovs-thread.h"
+#include "sset.h"
+#include "timeval.h"
+#include "util.h"
+#include "vhost-engine.h"
+
+VLOG_DEFINE_THIS_MODULE(vhost_user_rx_mode);
+
+COVERAGE_DEFINE(vhost_user_rx_sleep);
+COVERAGE_DEFINE(vhost_user_rx_wake_kick);
+COVERAGE_DEFINE(vhost_user_rx_wake_timeout);
+COVERAGE_DEFINE(vhost_user_rx_recheck_work);
+COVERAGE_DEFINE(vhost_user_rx_missed_kick);
+
+/* After a wake-up by the control side, a thread polls this many rounds of
+ * its rxqs before it may sleep again: dpif-netdev reads which rxqs are
+ * enabled only every 1024 iterations of a PMD thread. */
+#define SETTLE_ROUNDS 1100
+
+/* One PMD thread that polls our rxqs.  Never freed: a thread that exits
+ * leaves it for the next one. */
+struct vhost_rx_thread {
+    struct ovs_list node;           /* In 'threads'. */
+    bool in_use;                    /* Guarded by 'threads_mutex'. */
+    int wake_fd;                    /* eventfd; -1 if none (never sleeps). */
+    atomic_bool asleep;
+
+    /* The rxqs the thread polls, as it polls them.  Guarded by 'mutex'
+     * (held by the thread while it sleeps, so that a waiter is never
+     * destroyed under it).  A waiter whose 'owner' is another thread moved
+     * there and is dropped at the next look. */
+    struct ovs_mutex mutex;
+    struct vhost_rx_waiter **waiters;
+    size_t n_waiters, allocated;
+
+    /* The owning thread only. */
+    uint64_t seen_gen;              /* 'wake_gen' last seen. */
+    bool can_sleep;                 /* All waiters in a sleeping mode. */
+    long long int idle_us;          /* Idle time before sleeping. */
+    uint64_t settle_calls;          /* Receive calls before a sleep. */
+    uint64_t idle_calls;            /* Calls that found nothing in a row. */
+    long long int idle_since;       /* When they began (0: not yet). */
+    struct pollfd *pfds;            /* Sleep scratch, 'allocated' + 1. */
+    struct vhost_rx_waiter **armed;
+};
+
+static struct ovs_mutex threads_mutex = OVS_MUTEX_INITIALIZER;
+static struct ovs_list threads OVS_GUARDED_BY(threads_mutex)
+    = OVS_LIST_INITIALIZER(&threads);
+
+/* Bumped by vhost_rx_wake_all(). */
+static atomic_uint64_t wake_gen = 1;
+
+/* True while the datapath has a port of another class that PMD threads
+ * poll; written by the main thread. */
+static atomic_bool foreign_pmd_ports = false;
+
+static pthread_key_t thread_key;
+static struct ovsthread_once key_once = OVSTHREAD_ONCE_INITIALIZER;
+
+DEFINE_STATIC_PER_THREAD_DATA(struct vhost_rx_thread *, rx_thread_tls, NULL);
+
+static const char *const mode_names[] = {
+    [VHOST_RX_POLLING] = "polling",
+    [VHOST_RX_ADAPTIVE] = "adaptive",
+    [VHOST_RX_INTERRUPT] = "interrupt",
+};
+
+bool
+vhost_rx_mode_from_string(const char *s, enum vhost_rx_mode *mode)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(mode_names); i++) {
+        if (!strcmp(s, mode_names[i])) {
+            *mode = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *
+vhost_rx_mode_to_string(enum vhost_rx_mode mode)
+{
+    return mode < ARRAY_SIZE(mode_names) ? mode_names[mode] : "?";
+}
+
+void
+vhost_rx_sleep_stats_init(struct vhost_rx_sleep_stats *stats)
+{
+    atomic_init(&stats->sleeps, 0);
+    atomic_init(&stats->kick_wakeups, 0);
+    atomic_init(&stats->timeout_wakeups, 0);
+    atomic_init(&stats->missed_kicks, 0);
+    atomic_init(&stats->rechecks_found_work, 0);
+}
+
+static void
+stat_inc(atomic_uint64_t *counter)
+{
+    uint64_t orig;
+
+    atomic_add_relaxed(counter, 1, &orig);
+}
+
+/* Thread exit: the thread's rxqs forget it, and the next PMD thread may
+ * take it over. */
+static void
+rx_thread_exit(void *t_)
+{
+    struct vhost_rx_thread *t = t_;
+
+    ovs_mutex_lock(&t->mutex);
+    for (size_t i = 0; i < t->n_waiters; i++) {
+        struct vhost_rx_thread *expected = t;
+
+        atomic_compare_exchange_strong(&t->waiters[i]->owner, &expected,
+                                       NULL);
+    }
+    t->n_waiters = 0;
+    ovs_mutex_unlock(&t->mutex);
+
+    ovs_mutex_lock(&threads_mutex);
+    t->in_use = false;
+    ovs_mutex_unlock(&threads_mutex);
+}
+
+static struct vhost_rx_thread *
+rx_thread_get(void)
+{
+    struct vhost_rx_thread **tp = rx_thread_tls_get();
+    struct vhost_rx_thread *t;
+
+    if (OVS_LIKELY(*tp)) {
+        return *tp;
+    }
+
+    if (ovsthread_once_start(&key_once)) {
+        xpthread_key_create(&thread_key, rx_thread_exit);
+        ovsthread_once_done(&key_once);
+    }
+
+    ovs_mutex_lock(&threads_mutex);
+    LIST_FOR_EACH (t, node, &threads) {
+        if (!t->in_use) {
+            t->in_use = true;
+            goto found;
+        }
+    }
+    t = xzalloc(sizeof *t);
+    t->in_use = true;
+    ovs_mutex_init(&t->mutex);
+    t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (t->wake_fd < 0) {
+        VLOG_WARN("eventfd failed (%s): this PMD thread will not sleep",
+                  ovs_strerror(errno));
+    }
+    atomic_init(&t->asleep, false);
+    ovs_list_push_back(&threads, &t->node);
+found:
+    ovs_mutex_unlock(&threads_mutex);
+
+    t->seen_gen = 0;
+    t->can_sleep = false;
+    t->idle_calls = 0;
+    t->idle_since = 0;
+    xpthread_setspecific(thread_key, t);
+    *tp = t;
+    return t;
+}
+
+/* Takes 'w', which the thread 't' polls, into its set.  The thread that
+ * polled it before drops it when it next looks. */
+static void
+rx_thread_adopt(struct vhost_rx_thread *t, struct vhost_rx_waiter *w)
+{
+    atomic_store(&w->owner, t);
+    ovs_mutex_lock(&t->mutex);
+    if (t->n_waiters >= t->allocated) {
+        t->waiters = x2nrealloc(t->waiters, &t->allocated,
+                                sizeof *t->waiters);
+        t->pfds = xrealloc(t->pfds, (t->allocated + 1) * sizeof *t->pfds);
+        t->armed = xrealloc(t->armed, t->allocated * sizeof *t->armed);
+    }
+    t->waiters[t->n_waiters++] = w;
+    ovs_mutex_unlock(&t->mutex);
+    t->seen_gen = 0;            /* Look at the modes again. */
+}
+
+/* Drops the waiters that moved to another thread and decides whether 't'
+ * may sleep at all, and after how long.  Caller holds t->mutex. */
+static void
+rx_thread_review(struct vhost_rx_thread *t)
+    OVS_REQUIRES(t->mutex)
+{
+    long long int idle_us = 0;
+    bool can_sleep = t->wake_fd >= 0;
+
+    for (size_t i = 0; i < t->n_waiters; ) {
+        struct vhost_rx_waiter *w = t->waiters[i];
+        int mode;
+
+        if (atomic_load(&w->owner) != t) {
+            t->waiters[i] = t->waiters[--t->n_waiters];
+            continue;
+        }
+        atomic_read_relaxed(CONST_CAST(atomic_int *, w->mode), &mode);
+        if (mode == VHOST_RX_POLLING) {
+            can_sleep = false;
+        } else if (mode == VHOST_RX_ADAPTIVE) {
+            idle_us = VHOST_RX_ADAPTIVE_IDLE_US;
+        }
+        i++;
+    }
+    t->can_sleep = can_sleep && t->n_waiters;
+    t->idle_us = idle_us;
+}
+
+/* Drains eventfd 'fd' without ever blocking. */
+static void
+drain_eventfd(int fd)
+{
+    uint64_t count;
+    struct iovec iov = { .iov_base = &count, .iov_len = sizeof count };
+
+    if (preadv2(fd, &iov, 1, -1, RWF_NOWAIT) < 0 && errno == EOPNOTSUPP) {
+        /* A kernel without RWF_NOWAIT on eventfds.  Frontends create them
+         * non-blocking, and poll() just said this one is readable. */
+        ignore(read(fd, &count, sizeof count));
+    }
+}
+
+/* Asks the guests of every ring 't' polls to kick, checks the rings once
+ * more and sleeps until a kick, a wake-up or the timeout. */
+static void
+rx_thread_sleep(struct vhost_rx_thread *t)
+{
+    size_t n_armed = 0;
+    bool abort = false;
+    uint64_t gen;
+    int retval;
+
+    ovs_mutex_lock(&t->mutex);
+    for (size_t i = 0; i < t->n_waiters && !abort; i++) {
+        struct vhost_rx_waiter *w = t->waiters[i];
+        int fd;
+
+        if (atomic_load(&w->owner) != t) {
+            continue;
+        }
+        switch (vhu_rx_arm(w->vdev, w->qp, &fd)) {
+        case VHU_RX_ARMED:
+            t->pfds[n_armed] = (struct pollfd) { .fd = fd, .events = POLLIN };
+            t->armed[n_armed++] = w;
+            break;
+        case VHU_RX_ARM_PENDING:
+            COVERAGE_INC(vhost_user_rx_recheck_work);
+            stat_inc(&w->stats->rechecks_found_work);
+            t->armed[n_armed++] = w;
+            abort = true;
+            break;
+        case VHU_RX_ARM_NOT_LIVE:
+            break;
+        case VHU_RX_ARM_NO_KICK:
+            abort = true;
+            break;
+        }
+    }
+
+    if (!abort) {
+        t->pfds[n_armed] = (struct pollfd) { .fd = t->wake_fd,
+                                             .events = POLLIN };
+        /* vhost_rx_wake_all() bumps 'wake_gen' and then looks at 'asleep';
+         * we set 'asleep' and then look at 'wake_gen'. */
+        atomic_store(&t->asleep, true);
+        atomic_read(&wake_gen, &gen);
+        abort = gen != t->seen_gen;
+    }
+    if (abort) {
+        atomic_store(&t->asleep, false);
+        for (size_t i = 0; i < n_armed; i++) {
+            vhu_rx_disarm(t->armed[i]->vdev, t->armed[i]->qp);
+        }
+        ovs_mutex_unlock(&t->mutex);
+        t->idle_calls = 0;
+        t->idle_since = 0;
+        return;
+    }
+
+    COVERAGE_INC(vhost_user_rx_sleep);
+    for (size_t i = 0; i < n_armed; i++) {
+        stat_inc(&t->armed[i]->stats->sleeps);
+    }
+    ovsrcu_quiesce_start();
+    retval = poll(t->pfds, n_armed + 1, VHOST_RX_SLEEP_MAX_MS);
+    ovsrcu_quiesce_end();
+    atomic_store(&t->asleep, false);
+
+    for (size_t i = 0; i < n_armed; i++) {
+        struct vhost_rx_waiter *w = t->armed[i];
+
+        if (atomic_load(&w->owner) != t) {
+            continue;           /* Another thread polls it now. */
+        }
+        vhu_rx_disarm(w->vdev, w->qp);
+        /* Drained only if the ring still has that fd: while we slept
+         * (quiescent), the fd may have been closed and its number reused;
+         * now that we are not, it cannot be. */
+        if (t->pfds[i].revents
+            && vhu_rx_kick_fd(w->vdev, w->qp) == t->pfds[i].fd) {
+            drain_eventfd(t->pfds[i].fd);
+            COVERAGE_INC(vhost_user_rx_wake_kick);
+            stat_inc(&w->stats->kick_wakeups);
+            t->idle_since = 0;
+        } else if (!retval) {
+            stat_inc(&w->stats->timeout_wakeups);
+            if (vhu_rx_pending(w->vdev, w->qp)) {
+                /* Frames came and no kick woke us: the guest did not kick
+                 * (or it kicked in the last instant of the timeout). */
+                COVERAGE_INC(vhost_user_rx_missed_kick);
+                stat_inc(&w->stats->missed_kicks);
+            }
+        }
+    }
+    if (!retval) {
+        COVERAGE_INC(vhost_user_rx_wake_timeout);
+    } else if (t->pfds[n_armed].revents) {
+        drain_eventfd(t->wake_fd);
+    }
+    ovs_mutex_unlock(&t->mutex);
+    t->idle_calls = 0;
+}
+
+void
+vhost_rx_polled(struct vhost_rx_waiter *w, int n)
+{
+    struct vhost_rx_thread *t = rx_thread_get();
+    long long int now;
+    uint64_t gen;
+
+    if (n) {
+        t->idle_calls = 0;
+        t->idle_since = 0;
+        return;
+    }
+    if (OVS_UNLIKELY(atomic_load_explicit(&w->owner, memory_order_relaxed)
+                     != t)) {
+        rx_thread_adopt(t, w);
+    }
+
+    atomic_read_relaxed(&wake_gen, &gen);
+    if (OVS_UNLIKELY(gen != t->seen_gen)) {
+        t->seen_gen = gen;
+        ovs_mutex_lock(&t->mutex);
+        rx_thread_review(t);
+        ovs_mutex_unlock(&t->mutex);
+        t->settle_calls = SETTLE_ROUNDS * MAX(1, t->n_waiters);
+        t->idle_calls = 0;
+        t->idle_since = 0;
+    }
+    if (!t->can_sleep) {
+        return;
+    }
+    if (t->settle_calls) {
+        t->settle_calls--;
+        return;
+    }
+    if (++t->idle_calls < t->n_waiters) {
+        return;                 /* Not yet a whole round. */
+    }
+
+    now = time_usec();
+    if (!t->idle_since) {
+        t->idle_since = now;
+    }
+    if (now - t->idle_since >= t->idle_us) {
+        bool foreign;
+
+        atomic_read_relaxed(&foreign_pmd_ports, &foreign);
+        if (!foreign) {
+            rx_thread_sleep(t);
+        }
+    }
+}
+
+void
+vhost_rx_waiter_init(struct vhost_rx_waiter *w, struct vhu_device *vdev,
+                     unsigned int qp, const atomic_int *mode,
+                     struct vhost_rx_sleep_stats *stats)
+{
+    w->vdev = vdev;
+    w->qp = qp;
+    w->mode = mode;
+    w->stats = stats;
+    atomic_init(&w->owner, NULL);
+}
+
+/* Called once no thread polls 'w' any more (dpif-netdev closes an rxq
+ * after the PMD threads reloaded without it). */
+void
+vhost_rx_waiter_destroy(struct vhost_rx_waiter *w)
+{
+    struct vhost_rx_thread *t;
+
+    ovs_mutex_lock(&threads_mutex);
+    LIST_FOR_EACH (t, node, &threads) {
+        ovs_mutex_lock(&t->mutex);
+        for (size_t i = 0; i < t->n_waiters; i++) {
+            if (t->waiters[i] == w) {
+                t->waiters[i] = t->waiters[--t->n_waiters];
+                break;
+            }
+        }
+        ovs_mutex_unlock(&t->mutex);
+    }
+    ovs_mutex_unlock(&threads_mutex);
+}
+
+void
+vhost_rx_wake_all(void)
+{
+    struct vhost_rx_thread *t;
+    uint64_t orig;
+
+    atomic_add(&wake_gen, 1, &orig);
+    ovs_mutex_lock(&threads_mutex);
+    LIST_FOR_EACH (t, node, &threads) {
+        bool asleep;
+
+        atomic_read(&t->asleep, &asleep);
+        if (asleep) {
+            uint64_t one = 1;
+
+            ignore(write(t->wake_fd, &one, sizeof one));
+        }
+    }
+    ovs_mutex_unlock(&threads_mutex);
+}
+
+static bool
+is_vhost_user_type(const char *type)
+{
+    return (!strcmp(type, "vhostuser") || !strcmp(type, "vhostuserclient")
+            || !strcmp(type, "dpdkvhostuser")
+            || !strcmp(type, "dpdkvhostuserclient"));
+}
+
+/* Returns the name of a port of the userspace datapath whose class PMD
+ * threads poll and that is not ours, or NULL if there is none. */
+static char *
+find_foreign_pmd_port(void)
+{
+    struct sset names = SSET_INITIALIZER(&names);
+    char *found = NULL;
+    const char *name;
+
+    dp_enumerate_names("netdev", &names);
+    SSET_FOR_EACH (name, &names) {
+        struct dpif_port_dump dump;
+        struct dpif_port port;
+        struct dpif *dpif;
+
+        if (found || dpif_open(name, "netdev", &dpif)) {
+            continue;
+        }
+        DPIF_PORT_FOR_EACH (&port, &dump, dpif) {
+            if (!found && !is_vhost_user_type(port.type)) {
+                struct netdev *netdev = netdev_from_name(port.name);
+
+                if (netdev && netdev_is_pmd(netdev)) {
+                    found = xasprintf("%s (type %s)", port.name, port.type);
+                }
+                netdev_close(netdev);
+            }
+        }
+        dpif_close(dpif);
+    }
+    sset_destroy(&names);
+    return found;
+}
+
+static struct ovs_mutex blocker_mutex = OVS_MUTEX_INITIALIZER;
+static char *blocker OVS_GUARDED_BY(blocker_mutex);
+
+void
+vhost_rx_run(void)
+{
+    char *port = find_foreign_pmd_port();
+    bool was;
+
+    atomic_read_relaxed(&foreign_pmd_ports, &was);
+    if ((port != NULL) == was) {
+        free(port);
+        return;
+    }
+    atomic_store(&foreign_pmd_ports, port != NULL);
+    ovs_mutex_lock(&blocker_mutex);
+    free(blocker);
+    blocker = port ? xasprintf("port %s is polled by PMD threads too",
+                               port) : NULL;
+    ovs_mutex_unlock(&blocker_mutex);
+    if (port) {
+        VLOG_INFO("%s is polled by PMD threads: vhost-user ports in adaptive "
+                  "or interrupt mode poll until it is gone", port);
+    } else {
+        VLOG_INFO("no other port is polled by PMD threads: vhost-user ports "
+                  "may sleep again");
+    }
+    free(port);
+    vhost_rx_wake_all();
+}
+
+const char *
+vhost_rx_sleep_blocker(void)
+{
+    const char *s;
+
+    /* The string lives until the next change, on the main thread, which
+     * is the thread that calls this. */
+    ovs_mutex_lock(&blocker_mutex);
+    s = blocker;
+    ovs_mutex_unlock(&blocker_mutex);
+    return s;
+}

@@ -1,0 +1,105 @@
+/*
+ * Copyright (c) 2026 The ovs-vhostuser authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#ifndef VHOST_USER_RX_MODE_H
+#define VHOST_USER_RX_MODE_H 1
+
+/* Receive modes: PMD threads that sleep on the guests' kicks.
+ *
+ * A PMD thread polls its rxqs in a loop.  With "adaptive" or "interrupt"
+ * ports, the thread may instead sleep, inside the receive call of one of
+ * our rxqs, until a guest kicks one of the rings it polls or 10 ms pass:
+ *
+ *   - only if every rxq it polls is one of ours (it learns them as it polls
+ *     them) in a mode that sleeps, and no port of another class that PMD
+ *     threads poll (afxdp, dummy-pmd) exists in the datapath, so that no
+ *     other port's rxqs ever wait for our sleep;
+ *   - after a whole round of its rxqs found nothing, at once ("interrupt")
+ *     or once they have found nothing for VHOST_RX_ADAPTIVE_IDLE_US
+ *     ("adaptive");
+ *   - with the guests asked to kick and every ring checked once more after
+ *     that (vhu_rx_arm()), so that no frame waits for a kick that will not
+ *     come;
+ *   - quiescent for RCU, for at most VHOST_RX_SLEEP_MAX_MS, so that a PMD
+ *     reload (which OVS signals only with a flag the thread reads between
+ *     iterations) waits no longer than that.
+ *
+ * The control thread wakes sleeping threads when a device changes (a ring
+ * starts or stops, its kick fd changes, a queue is enabled); they then poll
+ * for a while, long enough for dpif-netdev to pick up enabled rxqs. */
+
+#include <stdbool.h>
+
+#include "ovs-atomic.h"
+
+struct vhu_device;
+
+enum vhost_rx_mode {
+    VHOST_RX_POLLING,
+    VHOST_RX_ADAPTIVE,
+    VHOST_RX_INTERRUPT,
+};
+
+/* Idle time after which "adaptive" sleeps, and the longest sleep. */
+#define VHOST_RX_ADAPTIVE_IDLE_US 2000
+#define VHOST_RX_SLEEP_MAX_MS 10
+
+bool vhost_rx_mode_from_string(const char *, enum vhost_rx_mode *);
+const char *vhost_rx_mode_to_string(enum vhost_rx_mode);
+
+/* Counters of one port, written by the PMD threads that poll its rxqs when
+ * they sleep (never per packet). */
+struct vhost_rx_sleep_stats {
+    atomic_uint64_t sleeps;             /* Sleeps with one of its rings. */
+    atomic_uint64_t kick_wakeups;       /* Woken by one of its kicks. */
+    atomic_uint64_t timeout_wakeups;    /* Slept the whole timeout. */
+    atomic_uint64_t missed_kicks;       /* ...and then found frames. */
+    atomic_uint64_t rechecks_found_work; /* A sleep called off: the last
+                                          * check found frames. */
+};
+
+void vhost_rx_sleep_stats_init(struct vhost_rx_sleep_stats *);
+
+/* One rxq as the sleeping machinery sees it. */
+struct vhost_rx_waiter {
+    struct vhu_device *vdev;
+    unsigned int qp;
+    const atomic_int *mode;             /* The port's enum vhost_rx_mode. */
+    struct vhost_rx_sleep_stats *stats; /* The port's. */
+    ATOMIC(struct vhost_rx_thread *) owner; /* Thread that last polled
+                                             * it, or NULL. */
+};
+
+void vhost_rx_waiter_init(struct vhost_rx_waiter *, struct vhu_device *,
+                          unsigned int qp, const atomic_int *mode,
+                          struct vhost_rx_sleep_stats *);
+void vhost_rx_waiter_destroy(struct vhost_rx_waiter *);
+
+/* PMD thread, after each receive call on 'w': 'n' frames received. */
+void vhost_rx_polled(struct vhost_rx_waiter *w, int n);
+
+/* Any thread: a device or a port's mode changed: wake sleeping threads and
+ * make them poll a while before they sleep again. */
+void vhost_rx_wake_all(void);
+
+/* Main thread, from the netdev class's run(): notices ports of other
+ * classes that PMD threads poll. */
+void vhost_rx_run(void);
+
+/* For vhost-user/show: why no thread sleeps, or NULL. */
+const char *vhost_rx_sleep_blocker(void);
+
+#endif /* vhost-user-rx-mode.h */
