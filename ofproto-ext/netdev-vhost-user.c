@@ -372,13 +372,21 @@ vhost_set_default_rx_mode(const char *value)
     enum vhost_rx_mode mode = VHOST_RX_MODE_DEFAULT;
     int old_mode;
 
-    if (value && !vhost_rx_mode_from_string(value, &mode)) {
-        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
+    static char *bad_value;     /* Logged already. */
 
-        VLOG_ERR_RL(&rl, "other_config:vhost-user-rx-mode \"%s\" is not "
-                    "polling, adaptive or interrupt; using %s", value,
-                    vhost_rx_mode_to_string(VHOST_RX_MODE_DEFAULT));
+    if (value && !vhost_rx_mode_from_string(value, &mode)) {
+        /* Logged once per value: this runs on every bridge run. */
+        if (!nullable_string_is_equal(value, bad_value)) {
+            VLOG_ERR("other_config:vhost-user-rx-mode \"%s\" is not "
+                     "polling, adaptive or interrupt; using %s", value,
+                     vhost_rx_mode_to_string(VHOST_RX_MODE_DEFAULT));
+            free(bad_value);
+            bad_value = xstrdup(value);
+        }
         mode = VHOST_RX_MODE_DEFAULT;
+    } else {
+        free(bad_value);
+        bad_value = NULL;
     }
     atomic_read_relaxed(&default_rx_mode, &old_mode);
     if (mode != old_mode) {

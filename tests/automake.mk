@@ -9,6 +9,7 @@ TESTSUITE_AT = \
 	tests/ovn.at \
 	tests/switch.at \
 	tests/traffic.at \
+	tests/rx-mode.at \
 	tests/operations.at \
 	tests/datapath.at \
 	tests/peer.at \
