@@ -73,6 +73,11 @@ workdir=
 keep_runs=false
 install=true
 build=auto
+rx_modes=false
+idle_seconds=30
+idle_ports=8
+ping_count=5000
+ping_rate=1000
 
 usage () {
     cat <<EOF
@@ -82,8 +87,14 @@ usage: $0 [OPTIONS]
   --interval=S        seconds per measurement interval (default $interval)
   --intervals=N       measurement intervals per run (default $intervals)
   --sizes="B ..."     frame sizes in bytes (default "$sizes")
-  --variants=LIST     our port types, comma-separated: client (vhostuserclient)
-                      and/or server (vhostuser) (default $variants)
+  --variants=LIST     our switches, comma-separated: client (vhostuserclient
+                      ports), server (vhostuser ports), polling, adaptive,
+                      interrupt (vhostuserclient ports in that receive mode)
+                      (default $variants)
+  --rx-modes          instead of the testpmd loops, the receive-mode figures:
+                      idle cost and round-trip latency (see below)
+  --idle-seconds=S    --rx-modes: idle measurement (default $idle_seconds)
+  --ping-count=N      --rx-modes: round trips per switch (default $ping_count)
   --pmd-cpu=N         CPU of each switch's PMD thread (default $pmd_cpu)
   --gen-cpu=N         CPU of testpmd's forwarding lcore (default $gen_cpu)
   --socket-mem=MB     OVS-DPDK's dpdk-socket-mem (default $socket_mem)
@@ -118,6 +129,9 @@ for arg; do
     --json=*) json=${arg#*=} ;;
     --callgrind-packets=*) cg_packets=${arg#*=} ;;
     --no-callgrind) callgrind=false ;;
+    --rx-modes) rx_modes=true callgrind=false ;;
+    --idle-seconds=*) idle_seconds=${arg#*=} ;;
+    --ping-count=*) ping_count=${arg#*=} ;;
     --no-ovs-dpdk) compare=false ;;
     --no-install) install=false ;;
     --build) build=always ;;
@@ -347,6 +361,9 @@ wait_for () {
 link_up () {
     test "$(vsctl get interface "$1" link_state 2> /dev/null)" = up
 }
+link_down () {
+    test "$(vsctl get interface "$1" link_state 2> /dev/null)" = down
+}
 
 # start_ovsdb DIR: makes DIR the current switch's directory (emptied), with
 # a new database and its ovsdb-server.
@@ -365,15 +382,20 @@ start_ovsdb () {
     vsctl --no-wait init || return 1
 }
 
-# start_switch NAME BINARY PORT-TYPE: starts ovsdb-server and switch
-# BINARY in a new directory $workdir/NAME (also its run directory, where
-# vhostuser ports put their sockets), in a new network namespace, with
-# bridge br0.
+# start_switch NAME BINARY PORT-TYPE [OTHER-CONFIG...]: starts ovsdb-server
+# and switch BINARY in a new directory $workdir/NAME (also its run
+# directory, where vhostuser ports put their sockets), in a new network
+# namespace, with bridge br0 and the Open_vSwitch table's OTHER-CONFIG
+# settings (KEY=VALUE).
 start_switch () {
-    local name=$1 binary=$2 type=$3 other
+    local name=$1 binary=$2 type=$3 other setting
+    shift 3
     start_ovsdb "$workdir/$name" || return 1
     # One PMD thread on $pmd_cpu, busy polling (no pmd-maxsleep).
     other="other_config:pmd-cpu-mask=$(printf '0x%x' $((1 << pmd_cpu)))"
+    for setting; do
+        other="$other other_config:$setting"
+    done
     case $type in
     dpdk*)
         local prefix=ovsbench-ovs-$$
@@ -494,15 +516,18 @@ smaps () {
 # run_one ROUND SWITCH SIZE: one measurement; appends a JSON line to
 # $runs_file.
 run_one () {
-    local round=$1 sw=$2 size=$3 binary type server=true
+    local round=$1 sw=$2 size=$3 binary type server=true mode=
     case $sw in
     ovs-dpdk) binary=$OVS_DPDK type=dpdkvhostuserclient ;;
     ours) binary=$OURS type=vhostuserclient ;;
     ours-server) binary=$OURS type=vhostuser server=false ;;
+    ours-polling|ours-adaptive|ours-interrupt)
+        binary=$OURS type=vhostuserclient mode=${sw#ours-} ;;
     esac
     local huge_before huge_after
     huge_before=$(( $(meminfo HugePages_Total) - $(meminfo HugePages_Free) ))
-    if ! start_switch "$sw-$size-r$round" "$binary" "$type"; then
+    if ! start_switch "$sw-$size-r$round" "$binary" "$type" \
+            ${mode:+vhost-user-rx-mode=$mode}; then
         log "round $round, $sw, $size B: the switch did not start"
         return 1
     fi
@@ -681,10 +706,96 @@ run_callgrind () {
         > "$workdir/callgrind.json"
 }
 
+# run_rx_mode ROUND CONFIG: the receive-mode figures of one switch
+# configuration: $idle_ports dpdkvhostuser ports with a connected, idle
+# vhost-user-peer each (kick and call eventfds, as a guest's driver uses);
+# the switch's CPU time over $idle_seconds s from /proc/PID/stat; then
+# $ping_count round trips (one frame at a time, $ping_rate per second) from
+# a ping peer on p1 through the switch to the echo peer on p2 and back.
+# Appends a JSON line to $rx_runs_file.
+run_rx_mode () {
+    local round=$1 config=$2 binary settings i peer_pids= t0 t1 c0 c1 line
+    case $config in
+    ours-polling|ours-adaptive|ours-interrupt)
+        binary=$OURS settings="vhost-user-rx-mode=${config#ours-}" ;;
+    ovs-dpdk) binary=$OVS_DPDK settings= ;;
+    ovs-dpdk-maxsleep)
+        binary=$OVS_DPDK settings="pmd-maxsleep=10000" ;;
+    esac
+    start_switch "$config-r$round" "$binary" dpdkvhostuser $settings \
+        || return 1
+    for i in $(seq "$idle_ports"); do
+        add_port "p$i" "$i" dpdkvhostuser || return 1
+    done
+    add_flows || return 1
+    for i in $(seq "$idle_ports"); do
+        wait_for 20 test -S "$dir/p$i" || return 1
+        taskset -c "$gen_cpu" "$PEER" --socket="$dir/p$i" --notify=on -q \
+            echo > "$dir/peer$i.out" 2>&1 &
+        peer_pids="$peer_pids $!"
+        pids="$pids $!"
+    done
+    for i in $(seq "$idle_ports"); do
+        wait_for 30 link_up "p$i" || { log "$config: p$i not up"; return 1; }
+    done
+    # Settled (OVS-DPDK finishes its set-up), then idle.
+    sleep 2
+    c0=$(awk '{ print $14 + $15 }' "/proc/$sw_pid/stat")
+    t0=$(date +%s.%N)
+    sleep "$idle_seconds"
+    c1=$(awk '{ print $14 + $15 }' "/proc/$sw_pid/stat")
+    t1=$(date +%s.%N)
+
+    # The echo peer on p1 makes way for the pinging one.
+    stop_pid "${peer_pids%% *}"
+    peer_pids=${peer_pids#* }
+    wait_for 20 link_down p1 || { log "$config: p1 stays up"; return 1; }
+    line=$(taskset -c "$gen_cpu" "$PEER" --socket="$dir/p1" --notify=on -q \
+               --rate="$ping_rate" --count="$ping_count" ping 2> "$dir/ping.err")
+    log "round $round, $config: idle $((c1 - c0)) ticks in" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s; $line"
+    for i in $peer_pids; do
+        stop_pid "$i"
+    done
+    printf '{"round": %d, "config": "%s", "idle_ticks": %d, "idle_seconds": %s, "clk_tck": %d, "ping": "%s"}\n' \
+        "$round" "$config" "$((c1 - c0))" \
+        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+        "$(getconf CLK_TCK)" "$line" >> "$rx_runs_file"
+    stop_switch
+}
+
 log "$(nproc) CPUs; PMD threads on CPU $pmd_cpu, testpmd forwarding on" \
     "CPU $gen_cpu; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_hugepages
+
+if $rx_modes; then
+    rx_runs_file=$workdir/rx-runs.jsonl
+    : > "$rx_runs_file"
+    configs="ours-polling ours-adaptive ours-interrupt"
+    if $compare; then
+        configs="$configs ovs-dpdk ovs-dpdk-maxsleep"
+    fi
+    for round in $(seq "$rounds"); do
+        for config in $configs; do
+            if ! run_rx_mode "$round" "$config"; then
+                log "round $round, $config failed"
+                mkdir -p "$workdir/failed"
+                test -n "$dir" && cp -r "$dir" "$workdir/failed/"
+                remove_workdir=false
+                stop_switch
+            fi
+        done
+    done
+    python3 "$srcdir/utilities/rx-mode-bench-report.py" "$rx_runs_file" \
+        --json "$json" \
+        --meta "nproc=$(nproc)" "pmd_cpu=$pmd_cpu" "gen_cpu=$gen_cpu" \
+        "idle_ports=$idle_ports" "idle_seconds=$idle_seconds" \
+        "ping_count=$ping_count" "ping_rate=$ping_rate" "rounds=$rounds" \
+        "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        "ours_commit=$(git -C "$srcdir" rev-parse --short HEAD 2> /dev/null)"
+    exit $?
+fi
 
 switches=
 if $compare; then
@@ -694,6 +805,7 @@ for v in ${variants//,/ }; do
     case $v in
     client) switches="$switches ours" ;;
     server) switches="$switches ours-server" ;;
+    polling|adaptive|interrupt) switches="$switches ours-$v" ;;
     *) die "unknown variant $v" ;;
     esac
 done
