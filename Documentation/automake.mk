@@ -5,6 +5,7 @@ dist_doc_DATA += \
 	Documentation/guests.rst \
 	Documentation/hostile-frontends.rst \
 	Documentation/ovn-openstack.rst \
+	Documentation/rx-modes.rst \
 	Documentation/vhost-user-loopback.rst \
 	Documentation/vhost-user-peer.rst \
 	Documentation/vhost-user-ports.rst

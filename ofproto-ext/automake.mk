@@ -39,7 +39,9 @@ ofproto_ext_ovs_vswitchd_LDADD = \
 # bridge.c hands the Open_vSwitch table's other_config to dpdk_init() on
 # every run; wrapping it gives our classes the same global options
 # (vhost-sock-dir, ...) that OVS-DPDK reads there.
-VSWITCHD_WRAPS = -Wl,--wrap=dpdk_init -Wl,--wrap=ofproto_vport_get_status
+VSWITCHD_WRAPS = -Wl,--wrap=dpdk_init -Wl,--wrap=ofproto_vport_get_status \
+	-Wl,--wrap=dpif_run -Wl,--wrap=dpif_port_add -Wl,--wrap=dpif_port_del \
+	-Wl,--wrap=dpif_close
 ofproto_ext_ovs_vswitchd_LDFLAGS = $(VSWITCHD_WRAPS)
 
 # The sanitized switches below: all of our code compiled again with their

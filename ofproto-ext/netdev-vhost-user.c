@@ -1473,18 +1473,6 @@ netdev_vhost_user_rxq_destruct(struct netdev_rxq *rxq)
                                           up)->waiter);
 }
 
-static const struct netdev_class vhost_user_classes[4];
-
-/* Main loop. */
-static void
-netdev_vhost_user_run(const struct netdev_class *class)
-{
-    /* Once per main loop iteration, not once per class. */
-    if (class == &vhost_user_classes[0]) {
-        vhost_rx_run();
-    }
-}
-
 static void
 netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
 {
@@ -1495,7 +1483,6 @@ netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
     {                                                           \
         .type = TYPE,                                           \
         .is_pmd = true,                                         \
-        .run = netdev_vhost_user_run,                           \
         .alloc = netdev_vhost_user_alloc,                       \
         .construct = netdev_vhost_user_construct,               \
         .destruct = netdev_vhost_user_destruct,                 \

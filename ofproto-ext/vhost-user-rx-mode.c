@@ -88,6 +88,10 @@ static atomic_uint64_t wake_gen = 1;
  * poll; written by the main thread. */
 static atomic_bool foreign_pmd_ports = false;
 
+/* Nonzero while the main thread is in datapath code that may reload PMD
+ * threads (vhost_rx_hold_begin()): no thread sleeps meanwhile. */
+static atomic_uint hold_count = 0;
+
 static pthread_key_t thread_key;
 static struct ovsthread_once key_once = OVSTHREAD_ONCE_INITIALIZER;
 
@@ -300,13 +304,17 @@ rx_thread_sleep(struct vhost_rx_thread *t)
     }
 
     if (!abort) {
+        unsigned int holds;
+
         t->pfds[n_armed] = (struct pollfd) { .fd = t->wake_fd,
                                              .events = POLLIN };
-        /* vhost_rx_wake_all() bumps 'wake_gen' and then looks at 'asleep';
-         * we set 'asleep' and then look at 'wake_gen'. */
+        /* vhost_rx_wake_all() and vhost_rx_hold_begin() change 'wake_gen'
+         * or 'hold_count' and then look at 'asleep'; we set 'asleep' and
+         * then look at them. */
         atomic_store(&t->asleep, true);
         atomic_read(&wake_gen, &gen);
-        abort = gen != t->seen_gen;
+        atomic_read(&hold_count, &holds);
+        abort = gen != t->seen_gen || holds;
     }
     if (abort) {
         atomic_store(&t->asleep, false);
@@ -406,10 +414,12 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
         t->idle_since = now;
     }
     if (now - t->idle_since >= t->idle_us) {
+        unsigned int holds;
         bool foreign;
 
         atomic_read_relaxed(&foreign_pmd_ports, &foreign);
-        if (!foreign) {
+        atomic_read_relaxed(&hold_count, &holds);
+        if (!foreign && !holds) {
             rx_thread_sleep(t);
         }
     }
@@ -448,13 +458,12 @@ vhost_rx_waiter_destroy(struct vhost_rx_waiter *w)
     ovs_mutex_unlock(&threads_mutex);
 }
 
-void
-vhost_rx_wake_all(void)
+/* Wakes the threads that sleep. */
+static void
+wake_sleepers(void)
 {
     struct vhost_rx_thread *t;
-    uint64_t orig;
 
-    atomic_add(&wake_gen, 1, &orig);
     ovs_mutex_lock(&threads_mutex);
     LIST_FOR_EACH (t, node, &threads) {
         bool asleep;
@@ -467,6 +476,34 @@ vhost_rx_wake_all(void)
         }
     }
     ovs_mutex_unlock(&threads_mutex);
+}
+
+void
+vhost_rx_wake_all(void)
+{
+    uint64_t orig;
+
+    atomic_add(&wake_gen, 1, &orig);
+    wake_sleepers();
+}
+
+void
+vhost_rx_hold_begin(void)
+{
+    unsigned int orig;
+
+    atomic_add(&hold_count, 1, &orig);
+    if (!orig) {
+        wake_sleepers();
+    }
+}
+
+void
+vhost_rx_hold_end(void)
+{
+    unsigned int orig;
+
+    atomic_sub(&hold_count, 1, &orig);
 }
 
 static bool
@@ -515,7 +552,7 @@ static struct ovs_mutex blocker_mutex = OVS_MUTEX_INITIALIZER;
 static char *blocker OVS_GUARDED_BY(blocker_mutex);
 
 void
-vhost_rx_run(void)
+vhost_rx_check_ports(void)
 {
     char *port = find_foreign_pmd_port();
     bool was;

@@ -33,9 +33,13 @@
  *   - with the guests asked to kick and every ring checked once more after
  *     that (vhu_rx_arm()), so that no frame waits for a kick that will not
  *     come;
- *   - quiescent for RCU, for at most VHOST_RX_SLEEP_MAX_MS, so that a PMD
- *     reload (which OVS signals only with a flag the thread reads between
- *     iterations) waits no longer than that.
+ *   - quiescent for RCU, for at most VHOST_RX_SLEEP_MAX_MS.  OVS tells a
+ *     PMD thread to reload only with a flag that the thread reads between
+ *     iterations, from datapath code on the main thread: our ovs-vswitchd
+ *     wraps the calls into that code (vswitchd-hooks.c) with
+ *     vhost_rx_hold_begin() and vhost_rx_hold_end(), which keep every
+ *     thread awake meanwhile, so that no reload waits for a sleep; the
+ *     timeout bounds the wait if some other path reloads.
  *
  * The control thread wakes sleeping threads when a device changes (a ring
  * starts or stops, its kick fd changes, a queue is enabled); they then poll
@@ -55,7 +59,7 @@ enum vhost_rx_mode {
 
 /* Idle time after which "adaptive" sleeps, and the longest sleep. */
 #define VHOST_RX_ADAPTIVE_IDLE_US 2000
-#define VHOST_RX_SLEEP_MAX_MS 10
+#define VHOST_RX_SLEEP_MAX_MS 100
 
 bool vhost_rx_mode_from_string(const char *, enum vhost_rx_mode *);
 const char *vhost_rx_mode_to_string(enum vhost_rx_mode);
@@ -95,9 +99,14 @@ void vhost_rx_polled(struct vhost_rx_waiter *w, int n);
  * make them poll a while before they sleep again. */
 void vhost_rx_wake_all(void);
 
-/* Main thread, from the netdev class's run(): notices ports of other
- * classes that PMD threads poll. */
-void vhost_rx_run(void);
+/* Main thread, around datapath code that may reload PMD threads: wakes the
+ * threads that sleep and keeps them awake until the matching end. */
+void vhost_rx_hold_begin(void);
+void vhost_rx_hold_end(void);
+
+/* Main thread, after the datapath's ports changed (vswitchd-hooks.c):
+ * notices ports of other classes that PMD threads poll. */
+void vhost_rx_check_ports(void);
 
 /* For vhost-user/show: why no thread sleeps, or NULL. */
 const char *vhost_rx_sleep_blocker(void);

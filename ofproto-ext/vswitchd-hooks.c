@@ -20,8 +20,10 @@
 
 #include <errno.h>
 
+#include "dpif.h"
 #include "netdev-vhost-user.h"
 #include "ofproto/ofproto-provider.h"
+#include "vhost-user-rx-mode.h"
 #include "openvswitch/vlog.h"
 #include "smap.h"
 
@@ -31,6 +33,14 @@ void __real_dpdk_init(const struct smap *ovs_other_config);
 void __wrap_dpdk_init(const struct smap *ovs_other_config);
 int __real_ofproto_vport_get_status(const struct ofproto *, ofp_port_t,
                                     char **errp);
+bool __real_dpif_run(struct dpif *);
+bool __wrap_dpif_run(struct dpif *);
+int __real_dpif_port_add(struct dpif *, struct netdev *, odp_port_t *);
+int __wrap_dpif_port_add(struct dpif *, struct netdev *, odp_port_t *);
+int __real_dpif_port_del(struct dpif *, odp_port_t, bool);
+int __wrap_dpif_port_del(struct dpif *, odp_port_t, bool);
+void __real_dpif_close(struct dpif *);
+void __wrap_dpif_close(struct dpif *);
 int __wrap_ofproto_vport_get_status(const struct ofproto *, ofp_port_t,
                                     char **errp);
 
@@ -73,4 +83,56 @@ __wrap_ofproto_vport_get_status(const struct ofproto *ofproto,
         }
     }
     return error;
+}
+
+/* dpif-netdev reloads PMD threads only from these calls (on the main
+ * thread): reconfiguring the datapath when ports come and go or its
+ * configuration changed (dpif_run(), dpif_port_add(), dpif_port_del()), and
+ * stopping them when the datapath goes (dpif_close()).  A PMD thread reads
+ * the reload request between iterations, so the threads that sleep on
+ * vhost-user kicks are kept awake during these calls (vhost-user-rx-mode.h),
+ * and whether ports of other PMD classes exist is checked before they may
+ * sleep again. */
+bool
+__wrap_dpif_run(struct dpif *dpif)
+{
+    bool retval;
+
+    vhost_rx_hold_begin();
+    retval = __real_dpif_run(dpif);
+    vhost_rx_hold_end();
+    return retval;
+}
+
+int
+__wrap_dpif_port_add(struct dpif *dpif, struct netdev *netdev,
+                     odp_port_t *port_nop)
+{
+    int error;
+
+    vhost_rx_hold_begin();
+    error = __real_dpif_port_add(dpif, netdev, port_nop);
+    vhost_rx_check_ports();
+    vhost_rx_hold_end();
+    return error;
+}
+
+int
+__wrap_dpif_port_del(struct dpif *dpif, odp_port_t port_no, bool local_del)
+{
+    int error;
+
+    vhost_rx_hold_begin();
+    error = __real_dpif_port_del(dpif, port_no, local_del);
+    vhost_rx_check_ports();
+    vhost_rx_hold_end();
+    return error;
+}
+
+void
+__wrap_dpif_close(struct dpif *dpif)
+{
+    vhost_rx_hold_begin();
+    __real_dpif_close(dpif);
+    vhost_rx_hold_end();
 }

@@ -747,6 +747,7 @@ run_rx_mode () {
     t1=$(date +%s.%N)
 
     # The echo peer on p1 makes way for the pinging one.
+    peer_pids=${peer_pids# }
     stop_pid "${peer_pids%% *}"
     peer_pids=${peer_pids#* }
     wait_for 20 link_down p1 || { log "$config: p1 stays up"; return 1; }
