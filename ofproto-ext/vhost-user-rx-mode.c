@@ -298,6 +298,9 @@ rx_thread_sleep(struct vhost_rx_thread *t)
         case VHU_RX_ARM_NOT_LIVE:
             break;
         case VHU_RX_ARM_NO_KICK:
+            /* Nothing would wake us for this ring: poll until its kick fd
+             * changes (which changes 'wake_gen'). */
+            t->can_sleep = false;
             abort = true;
             break;
         }

@@ -21,7 +21,7 @@
  *
  * A PMD thread polls its rxqs in a loop.  With "adaptive" or "interrupt"
  * ports, the thread may instead sleep, inside the receive call of one of
- * our rxqs, until a guest kicks one of the rings it polls or 10 ms pass:
+ * our rxqs, until a guest kicks one of the rings it polls or 100 ms pass:
  *
  *   - only if every rxq it polls is one of ours (it learns them as it polls
  *     them) in a mode that sleeps, and no port of another class that PMD

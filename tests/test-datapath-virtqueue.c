@@ -1057,7 +1057,106 @@ test_wrap_around(void)
     fe_destroy(&fe);
 }
 
+/* Sleeping callers: vhu_rx_arm() asks the guest to kick (used->flags
+ * cleared, or avail_event at the next index with EVENT_IDX) and checks the
+ * ring once more; vhu_rx_disarm() asks it to stop kicking. */
+static void
+check_rx_arm(uint64_t features)
+{
+    bool event_idx = (features & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) != 0;
+    struct vring_used *used;
+    uint16_t *avail_event;
+    uint8_t frame[60];
+    struct fe fe;
+    int fd;
+
+    setup(&fe, features);
+    used = fe_gpa(&fe, fe.vrings[1].used_gpa);
+    avail_event = (uint16_t *) &used->ring[fe.vrings[1].size];
+
+    CHECK(vhu_rx_arm(fe.dev, 0, &fd) == VHU_RX_ARMED, "not armed");
+    CHECK(fd >= 0 && fd == vhu_rx_kick_fd(fe.dev, 0), "kick fd %d", fd);
+    if (event_idx) {
+        CHECK(*avail_event == 0, "avail_event %u", *avail_event);
+    } else {
+        CHECK(used->flags == 0, "used flags %u", used->flags);
+    }
+    CHECK(!vhu_rx_pending(fe.dev, 0), "pending on an empty ring");
+
+    /* A frame made available after the request: found by the re-check. */
+    fill_pattern(frame, sizeof frame, 1);
+    fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
+    CHECK(vhu_rx_pending(fe.dev, 0), "frame not pending");
+    CHECK(vhu_rx_arm(fe.dev, 0, &fd) == VHU_RX_ARM_PENDING && fd < 0,
+          "armed with a frame waiting");
+    expect_dequeue(&fe, frame, sizeof frame);
+    CHECK(vhu_rx_arm(fe.dev, 0, &fd) == VHU_RX_ARMED, "not armed again");
+    if (event_idx) {
+        CHECK(*avail_event == 1, "avail_event %u", *avail_event);
+    }
+
+    vhu_rx_disarm(fe.dev, 0);
+    if (event_idx) {
+        /* Behind the next index: the guest does not kick again. */
+        CHECK(*avail_event == 0, "avail_event %u", *avail_event);
+    } else {
+        CHECK(used->flags == VRING_USED_F_NO_NOTIFY, "used flags %u",
+              used->flags);
+    }
+
+    /* Queue pairs that are not live have nothing to wait for. */
+    CHECK(vhu_rx_arm(fe.dev, 1, &fd) == VHU_RX_ARMED, "pair 1");
+    CHECK(vhu_rx_arm(fe.dev, 2, &fd) == VHU_RX_ARM_NOT_LIVE, "pair 2");
+    CHECK(vhu_rx_arm(fe.dev, 1000, &fd) == VHU_RX_ARM_NOT_LIVE,
+          "pair 1000");
+    fe_destroy(&fe);
+}
+
+static void
+test_rx_arm(void)
+{
+    check_rx_arm(F_VQ);
+}
+
+static void
+test_rx_arm_event_idx(void)
+{
+    check_rx_arm(F_EVENT);
+}
+
+/* A kick fd that is no eventfd (a pipe: the frontend could read it under
+ * a sleeper's feet), or none at all (NOFD), cannot wake a sleeper: the
+ * ring must be polled. */
+static void
+test_rx_arm_no_kick(void)
+{
+    int pipefd[2];
+    struct fe fe;
+    int fd;
+
+    setup(&fe, F_VQ);
+    CHECK(!pipe(pipefd), "pipe");
+    CHECK(!fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 1 }, 8,
+                   &pipefd[0], 1), "KICK");
+    fe_grace(&fe);
+    CHECK(vhu_rx_arm(fe.dev, 0, &fd) == VHU_RX_ARM_NO_KICK && fd < 0,
+          "armed on a pipe");
+    CHECK(vhu_rx_kick_fd(fe.dev, 0) < 0, "pipe published as kick fd");
+
+    CHECK(!fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0,
+                   &(uint64_t) { 1 | VHU_VRING_NOFD_MASK }, 8, NULL, 0),
+          "KICK NOFD");
+    fe_grace(&fe);
+    CHECK(vhu_rx_arm(fe.dev, 0, &fd) == VHU_RX_ARM_NO_KICK, "armed on NOFD");
+    CHECK(!vhu_device_is_broken(fe.dev), "broken");
+    close(pipefd[1]);
+    fe_destroy(&fe);
+}
+
 const struct test virtqueue_tests[] = {
+    { "rx-arm", test_rx_arm },
+    { "rx-arm-event-idx", test_rx_arm_event_idx },
+    { "rx-arm-no-kick", test_rx_arm_no_kick },
     { "tx-simple", test_tx_simple },
     { "tx-legacy-header", test_tx_legacy_header },
     { "tx-split-header", test_tx_split_header },

@@ -100,7 +100,7 @@ def main():
     d50 = get("ovs-dpdk-maxsleep", "p50_us")
     if a50 is not None and d50 is not None:
         verdicts["adaptive_over_dpdk_maxsleep_p50"] = a50 / d50
-        print("adaptive p50 / OVS-DPDK pmd-maxsleep=10000 p50: x%.2f "
+        print("adaptive p50 / OVS-DPDK pmd-maxsleep=10000 p50: x%.3g "
               "(target < 1)%s" % (a50 / d50, "" if a50 < d50 else
                                   "  MISSED"))
     d_idle = get("ovs-dpdk-maxsleep", "idle_cpu_pct")
