@@ -67,6 +67,7 @@ struct vhost_rx_thread {
     size_t n_waiters, allocated;
 
     /* The owning thread only. */
+    size_t round_len;               /* 'n_waiters' at the last review. */
     uint64_t seen_gen;              /* 'wake_gen' last seen. */
     bool can_sleep;                 /* All waiters in a sleeping mode. */
     long long int idle_us;          /* Idle time before sleeping. */
@@ -250,6 +251,7 @@ rx_thread_review(struct vhost_rx_thread *t)
     }
     t->can_sleep = can_sleep && t->n_waiters;
     t->idle_us = idle_us;
+    t->round_len = t->n_waiters;
 }
 
 /* Drains eventfd 'fd' without ever blocking. */
@@ -397,7 +399,7 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
         ovs_mutex_lock(&t->mutex);
         rx_thread_review(t);
         ovs_mutex_unlock(&t->mutex);
-        t->settle_calls = SETTLE_ROUNDS * MAX(1, t->n_waiters);
+        t->settle_calls = SETTLE_ROUNDS * MAX(1, t->round_len);
         t->idle_calls = 0;
         t->idle_since = 0;
     }
@@ -408,7 +410,7 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
         t->settle_calls--;
         return;
     }
-    if (++t->idle_calls < t->n_waiters) {
+    if (++t->idle_calls < t->round_len) {
         return;                 /* Not yet a whole round. */
     }
 
