@@ -26,13 +26,12 @@
 #include <unistd.h>
 
 #include "coverage.h"
-#include "dpif.h"
 #include "netdev-provider.h"
 #include "openvswitch/list.h"
 #include "openvswitch/vlog.h"
 #include "ovs-rcu.h"
 #include "ovs-thread.h"
-#include "sset.h"
+#include "openvswitch/shash.h"
 #include "timeval.h"
 #include "util.h"
 #include "vhost-engine.h"
@@ -519,69 +518,68 @@ is_vhost_user_type(const char *type)
             || !strcmp(type, "dpdkvhostuserclient"));
 }
 
-/* Returns the name of a port of the userspace datapath whose class PMD
- * threads poll and that is not ours, or NULL if there is none. */
-static char *
-find_foreign_pmd_port(void)
-{
-    struct sset names = SSET_INITIALIZER(&names);
-    char *found = NULL;
-    const char *name;
-
-    dp_enumerate_names("netdev", &names);
-    SSET_FOR_EACH (name, &names) {
-        struct dpif_port_dump dump;
-        struct dpif_port port;
-        struct dpif *dpif;
-
-        if (found || dpif_open(name, "netdev", &dpif)) {
-            continue;
-        }
-        DPIF_PORT_FOR_EACH (&port, &dump, dpif) {
-            if (!found && !is_vhost_user_type(port.type)) {
-                struct netdev *netdev = netdev_from_name(port.name);
-
-                if (netdev && netdev_is_pmd(netdev)) {
-                    found = xasprintf("%s (type %s)", port.name, port.type);
-                }
-                netdev_close(netdev);
-            }
-        }
-        dpif_close(dpif);
-    }
-    sset_destroy(&names);
-    return found;
-}
+/* The datapath's ports of other classes that PMD threads poll: from their
+ * datapath and port number ("ovs-netdev/4") to "NAME (type TYPE)".  Main
+ * thread only. */
+static struct shash foreign_ports = SHASH_INITIALIZER(&foreign_ports);
 
 static struct ovs_mutex blocker_mutex = OVS_MUTEX_INITIALIZER;
 static char *blocker OVS_GUARDED_BY(blocker_mutex);
 
-void
-vhost_rx_check_ports(void)
+/* Publishes whether 'foreign_ports' is empty, and wakes the threads. */
+static void
+foreign_ports_changed(void)
 {
-    char *port = find_foreign_pmd_port();
-    bool was;
+    bool was, now = !shash_is_empty(&foreign_ports);
+    char *why = NULL;
 
-    atomic_read_relaxed(&foreign_pmd_ports, &was);
-    if ((port != NULL) == was) {
-        free(port);
-        return;
+    if (now) {
+        const struct shash_node *node = shash_first(&foreign_ports);
+
+        why = xasprintf("port %s is polled by PMD threads too",
+                        (const char *) node->data);
     }
-    atomic_store(&foreign_pmd_ports, port != NULL);
     ovs_mutex_lock(&blocker_mutex);
     free(blocker);
-    blocker = port ? xasprintf("port %s is polled by PMD threads too",
-                               port) : NULL;
+    blocker = why;
     ovs_mutex_unlock(&blocker_mutex);
-    if (port) {
-        VLOG_INFO("%s is polled by PMD threads: vhost-user ports in adaptive "
-                  "or interrupt mode poll until it is gone", port);
-    } else {
-        VLOG_INFO("no other port is polled by PMD threads: vhost-user ports "
-                  "may sleep again");
+
+    atomic_read_relaxed(&foreign_pmd_ports, &was);
+    if (now != was) {
+        atomic_store(&foreign_pmd_ports, now);
+        if (now) {
+            VLOG_INFO("%s: vhost-user ports in adaptive or interrupt mode "
+                      "poll until it is gone", why);
+        } else {
+            VLOG_INFO("no other port is polled by PMD threads: vhost-user "
+                      "ports may sleep again");
+        }
+        vhost_rx_wake_all();
     }
-    free(port);
-    vhost_rx_wake_all();
+}
+
+void
+vhost_rx_port_added(const char *key, const struct netdev *netdev)
+{
+    const char *type = netdev_get_type(netdev);
+
+    if (netdev_is_pmd(netdev) && !is_vhost_user_type(type)) {
+        free(shash_replace(&foreign_ports, key,
+                           xasprintf("%s (type %s)", netdev_get_name(netdev),
+                                     type)));
+        foreign_ports_changed();
+    }
+}
+
+void
+vhost_rx_port_deleted(const char *key)
+{
+    char *what = shash_find_and_delete(&foreign_ports, key);
+
+    if (what) {
+        free(what);
+        foreign_ports_changed();
+    }
 }
 
 const char *

@@ -104,9 +104,13 @@ void vhost_rx_wake_all(void);
 void vhost_rx_hold_begin(void);
 void vhost_rx_hold_end(void);
 
-/* Main thread, after the datapath's ports changed (vswitchd-hooks.c):
- * notices ports of other classes that PMD threads poll. */
-void vhost_rx_check_ports(void);
+/* Main thread, after a port was added to or deleted from a datapath
+ * (vswitchd-hooks.c): keeps track of ports of other classes that PMD
+ * threads poll.  'key' names the port by its datapath and number
+ * ("ovs-netdev/4"). */
+struct netdev;
+void vhost_rx_port_added(const char *key, const struct netdev *);
+void vhost_rx_port_deleted(const char *key);
 
 /* For vhost-user/show: why no thread sleeps, or NULL. */
 const char *vhost_rx_sleep_blocker(void);

@@ -19,6 +19,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 
 #include "dpif.h"
 #include "netdev-vhost-user.h"
@@ -26,6 +27,7 @@
 #include "vhost-user-rx-mode.h"
 #include "openvswitch/vlog.h"
 #include "smap.h"
+#include "util.h"
 
 VLOG_DEFINE_THIS_MODULE(vswitchd_hooks);
 
@@ -112,7 +114,13 @@ __wrap_dpif_port_add(struct dpif *dpif, struct netdev *netdev,
 
     vhost_rx_hold_begin();
     error = __real_dpif_port_add(dpif, netdev, port_nop);
-    vhost_rx_check_ports();
+    if (!error) {
+        char *key = xasprintf("%s/%"PRIu32, dpif_name(dpif),
+                              odp_to_u32(*port_nop));
+
+        vhost_rx_port_added(key, netdev);
+        free(key);
+    }
     vhost_rx_hold_end();
     return error;
 }
@@ -124,7 +132,13 @@ __wrap_dpif_port_del(struct dpif *dpif, odp_port_t port_no, bool local_del)
 
     vhost_rx_hold_begin();
     error = __real_dpif_port_del(dpif, port_no, local_del);
-    vhost_rx_check_ports();
+    if (!error) {
+        char *key = xasprintf("%s/%"PRIu32, dpif_name(dpif),
+                              odp_to_u32(port_no));
+
+        vhost_rx_port_deleted(key);
+        free(key);
+    }
     vhost_rx_hold_end();
     return error;
 }
