@@ -336,6 +336,10 @@ void vhu_vring_sync(struct vhu_device *, struct vhu_vring *);
 void vhu_vring_sync_all(struct vhu_device *);
 void vhu_vring_close_fds(struct vhu_device *, struct vhu_vring *);
 void vhu_vring_set_kick_fd(struct vhu_device *, struct vhu_vring *, int fd);
+void vhu_vring_write_used_flags(struct vhu_device *, struct vhu_vring *,
+                                uint16_t flags);
+void vhu_vring_write_avail_event(struct vhu_device *, struct vhu_vring *,
+                                 uint16_t idx);
 
 /* memory.c. */
 void *vhu_mmap_guest(size_t len, int fd, off_t offset);

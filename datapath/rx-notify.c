@@ -16,8 +16,6 @@
 
 #include <vhu-config.h>
 
-#include <stddef.h>
-
 #include "vhost-engine.h"
 #include "virtqueue.h"
 
@@ -38,29 +36,6 @@ live_rx_vring(const struct vhu_device *dev, unsigned int qp)
     return (atomic_load_explicit(&vr->live, memory_order_acquire)
             && !atomic_load_explicit(&vr->broken, memory_order_relaxed)
             ? vr : NULL);
-}
-
-/* Writes the 16-bit notification field at byte 'ofs' of the used ring of
- * 'vr' (flags, or avail_event at its end) and logs it if dirty logging is
- * on, as vhu_vring_sync() does for the flags it sets. */
-static void
-write_used_u16(struct vhu_device *dev, struct vhu_vring *vr, uint64_t ofs,
-               uint16_t *field, uint16_t value)
-{
-    uint64_t features = vhu_device_features_relaxed(dev);
-
-    if (vhu_read_u16(field) == value) {
-        return;
-    }
-    vhu_write_u16(field, value);
-    if (vr->log_used && (features & VHU_BIT(VHU_F_LOG_ALL))) {
-        const struct vhu_log_map *log
-            = atomic_load_explicit(&dev->log, memory_order_acquire);
-
-        if (log) {
-            vhu_log_mark(log, vr->log_addr + ofs, sizeof(uint16_t));
-        }
-    }
 }
 
 int
@@ -91,12 +66,9 @@ vhu_rx_arm(struct vhu_device *dev, unsigned int qp, int *kick_fd)
     features = vhu_device_features_relaxed(dev);
     if (features & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) {
         /* Kick when the guest makes the next head available. */
-        write_used_u16(dev, vr, VHU_USED_BYTES(vr->size) - sizeof(uint16_t),
-                       (uint16_t *) &vr->used->ring[vr->size],
-                       vr->last_avail_idx);
+        vhu_vring_write_avail_event(dev, vr, vr->last_avail_idx);
     } else {
-        write_used_u16(dev, vr, offsetof(struct vhu_used, flags),
-                       &vr->used->flags, 0);
+        vhu_vring_write_used_flags(dev, vr, 0);
     }
 
     /* The guest stores its available index and then reads our field; we
@@ -133,11 +105,8 @@ vhu_rx_disarm(struct vhu_device *dev, unsigned int qp)
          * wraps: it never kicks (left where vhu_rx_arm() put it, the guest
          * would kick once more, and that stale kick would end the next
          * sleep at once). */
-        write_used_u16(dev, vr, VHU_USED_BYTES(vr->size) - sizeof(uint16_t),
-                       (uint16_t *) &vr->used->ring[vr->size],
-                       vr->last_avail_idx - 1);
+        vhu_vring_write_avail_event(dev, vr, vr->last_avail_idx - 1);
     } else {
-        write_used_u16(dev, vr, offsetof(struct vhu_used, flags),
-                       &vr->used->flags, VHU_VRING_USED_F_NO_NOTIFY);
+        vhu_vring_write_used_flags(dev, vr, VHU_VRING_USED_F_NO_NOTIFY);
     }
 }

@@ -177,16 +177,7 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
         if (!wants_kicks(dev, vr)) {
             /* A polling caller needs no kicks (the guest ignores this flag
              * with EVENT_IDX, where burst ends leave avail_event alone). */
-            vhu_write_u16(&vr->used->flags, VHU_VRING_USED_F_NO_NOTIFY);
-            if (vr->log_used) {
-                const struct vhu_log_map *log
-                    = atomic_load_explicit(&dev->log, memory_order_acquire);
-
-                if (log && (vhu_device_features_relaxed(dev)
-                            & VHU_BIT(VHU_F_LOG_ALL))) {
-                    vhu_log_mark(log, vr->log_addr, sizeof(uint16_t));
-                }
-            }
+            vhu_vring_write_used_flags(dev, vr, VHU_VRING_USED_F_NO_NOTIFY);
         }
         if (vr == &dev->vrings[1]) {
             vhu_device_learn_numa(dev, vr->desc);
@@ -198,6 +189,47 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
         atomic_store_explicit(&vr->live, true, memory_order_release);
         vhu_device_changed(dev);
     }
+}
+
+/* Writes 'value' into the 16-bit field at byte 'ofs' of the used ring of
+ * 'vr' (translated), if it holds another value, and marks it dirty if
+ * dirty logging is on. */
+static void
+write_used_u16(struct vhu_device *dev, struct vhu_vring *vr, uint64_t ofs,
+               uint16_t value)
+{
+    uint16_t *field = (uint16_t *) ((uint8_t *) vr->used + ofs);
+
+    if (vhu_read_u16(field) == value) {
+        return;
+    }
+    vhu_write_u16(field, value);
+    if (vr->log_used && (vhu_device_features_relaxed(dev)
+                         & VHU_BIT(VHU_F_LOG_ALL))) {
+        const struct vhu_log_map *log
+            = atomic_load_explicit(&dev->log, memory_order_acquire);
+
+        if (log) {
+            vhu_log_mark(log, vr->log_addr + ofs, sizeof(uint16_t));
+        }
+    }
+}
+
+/* Sets the used ring's flags (VHU_VRING_USED_F_NO_NOTIFY or 0). */
+void
+vhu_vring_write_used_flags(struct vhu_device *dev, struct vhu_vring *vr,
+                           uint16_t flags)
+{
+    write_used_u16(dev, vr, offsetof(struct vhu_used, flags), flags);
+}
+
+/* Sets avail_event (EVENT_IDX), at the end of the used ring. */
+void
+vhu_vring_write_avail_event(struct vhu_device *dev, struct vhu_vring *vr,
+                            uint16_t idx)
+{
+    write_used_u16(dev, vr, VHU_USED_BYTES(vr->size) - sizeof(uint16_t),
+                   idx);
 }
 
 /* Calls vhu_vring_sync() for every ring. */
