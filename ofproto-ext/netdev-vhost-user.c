@@ -298,8 +298,7 @@ counter_add(atomic_uint64_t *counter, uint64_t n)
     atomic_store_relaxed(counter, counter_read(counter) + n);
 }
 
-/* The provider's transmit counters of 'dev', summed over its queue
- * pairs. */
+/* The receive mode in effect for 'dev'. */
 static enum vhost_rx_mode
 vhost_rx_mode(const struct netdev_vhost_user *dev)
 {
@@ -309,6 +308,8 @@ vhost_rx_mode(const struct netdev_vhost_user *dev)
     return mode;
 }
 
+/* The provider's transmit counters of 'dev', summed over its queue
+ * pairs. */
 struct vhost_tx_totals {
     uint64_t failure_drops;     /* Guest's receive ring full. */
     uint64_t mtu_drops;         /* Longer than the MTU allows. */
@@ -721,13 +722,19 @@ netdev_vhost_user_set_config(struct netdev *netdev, const struct smap *args,
     return 0;
 }
 
+bool
+netdev_is_vhost_user(const struct netdev *netdev)
+{
+    return is_vhost_user_class(netdev_get_class(netdev));
+}
+
 char *
 netdev_vhost_user_config_error(const struct netdev *netdev)
 {
     struct netdev_vhost_user *dev;
     char *error;
 
-    if (!is_vhost_user_class(netdev_get_class(netdev))) {
+    if (!netdev_is_vhost_user(netdev)) {
         return NULL;
     }
     dev = netdev_vhost_user_cast(netdev);
@@ -1532,6 +1539,16 @@ static const struct netdev_class vhost_user_classes[] = {
     NETDEV_VHOST_USER_CLASS("dpdkvhostuserclient"),
 };
 
+/* Adds every vhost-user port to 'devices' (name to netdev), each with a
+ * reference that the caller releases with netdev_close(). */
+static void
+vhost_get_devices(struct shash *devices)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(vhost_user_classes); i++) {
+        netdev_get_devices(&vhost_user_classes[i], devices);
+    }
+}
+
 /* Sets the mode in effect of every port (the default changed). */
 static void
 vhost_update_rx_modes(void)
@@ -1539,9 +1556,7 @@ vhost_update_rx_modes(void)
     struct shash devices = SHASH_INITIALIZER(&devices);
     struct shash_node *node;
 
-    for (size_t i = 0; i < ARRAY_SIZE(vhost_user_classes); i++) {
-        netdev_get_devices(&vhost_user_classes[i], &devices);
-    }
+    vhost_get_devices(&devices);
     SHASH_FOR_EACH (node, &devices) {
         vhost_update_rx_mode(netdev_vhost_user_cast(node->data));
         netdev_close(node->data);
@@ -1601,7 +1616,8 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
                   counter_read(&dev->sleep_stats.missed_kicks),
                   counter_read(&dev->sleep_stats.rechecks_found_work));
     if (vhost_rx_mode(dev) != VHOST_RX_POLLING && vhost_rx_sleep_blocker()) {
-        ds_put_format(ds, "  rx mode: no PMD thread sleeps: %s\n",
+        ds_put_format(ds, "  rx mode: no PMD thread sleeps: port %s is "
+                      "polled by PMD threads too\n",
                       vhost_rx_sleep_blocker());
     }
     if (connected) {
@@ -1629,9 +1645,7 @@ vhost_user_show_cmd(struct unixctl_conn *conn, int argc, const char *argv[],
         struct shash devices = SHASH_INITIALIZER(&devices);
         const struct shash_node **nodes;
 
-        for (size_t i = 0; i < ARRAY_SIZE(vhost_user_classes); i++) {
-            netdev_get_devices(&vhost_user_classes[i], &devices);
-        }
+        vhost_get_devices(&devices);
         nodes = shash_sort(&devices);
         for (size_t i = 0; i < shash_count(&devices); i++) {
             netdev_vhost_user_format(&ds, nodes[i]->data);

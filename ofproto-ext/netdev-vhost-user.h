@@ -17,6 +17,8 @@
 #ifndef NETDEV_VHOST_USER_H
 #define NETDEV_VHOST_USER_H 1
 
+#include <stdbool.h>
+
 struct smap;
 
 /* Registers the vhost-user netdev classes ("vhostuser", "vhostuserclient"
@@ -37,6 +39,9 @@ void netdev_vhost_user_state_changed(struct netdev *);
  * so that no change goes unseen even if a change sequence number update
  * races with another thread's. */
 void netdev_vhost_user_check_carrier(struct netdev *);
+
+/* True if 'netdev' is a vhost-user port (of any of the four types). */
+bool netdev_is_vhost_user(const struct netdev *);
 
 /* Returns what is wrong with the port's configuration (a bad option it runs
  * without), as a new string for the Interface's error column, or NULL if

@@ -27,6 +27,7 @@
 
 #include "coverage.h"
 #include "netdev-provider.h"
+#include "netdev-vhost-user.h"
 #include "openvswitch/list.h"
 #include "openvswitch/vlog.h"
 #include "ovs-rcu.h"
@@ -510,46 +511,24 @@ vhost_rx_hold_end(void)
     atomic_sub(&hold_count, 1, &orig);
 }
 
-static bool
-is_vhost_user_type(const char *type)
-{
-    return (!strcmp(type, "vhostuser") || !strcmp(type, "vhostuserclient")
-            || !strcmp(type, "dpdkvhostuser")
-            || !strcmp(type, "dpdkvhostuserclient"));
-}
-
 /* The datapath's ports of other classes that PMD threads poll: from their
  * datapath and port number ("ovs-netdev/4") to "NAME (type TYPE)".  Main
  * thread only. */
 static struct shash foreign_ports = SHASH_INITIALIZER(&foreign_ports);
-
-static struct ovs_mutex blocker_mutex = OVS_MUTEX_INITIALIZER;
-static char *blocker OVS_GUARDED_BY(blocker_mutex);
 
 /* Publishes whether 'foreign_ports' is empty, and wakes the threads. */
 static void
 foreign_ports_changed(void)
 {
     bool was, now = !shash_is_empty(&foreign_ports);
-    char *why = NULL;
-
-    if (now) {
-        const struct shash_node *node = shash_first(&foreign_ports);
-
-        why = xasprintf("port %s is polled by PMD threads too",
-                        (const char *) node->data);
-    }
-    ovs_mutex_lock(&blocker_mutex);
-    free(blocker);
-    blocker = why;
-    ovs_mutex_unlock(&blocker_mutex);
 
     atomic_read_relaxed(&foreign_pmd_ports, &was);
     if (now != was) {
         atomic_store(&foreign_pmd_ports, now);
         if (now) {
-            VLOG_INFO("%s: vhost-user ports in adaptive or interrupt mode "
-                      "poll until it is gone", why);
+            VLOG_INFO("port %s is polled by PMD threads too: vhost-user "
+                      "ports in adaptive or interrupt mode poll until it is "
+                      "gone", vhost_rx_sleep_blocker());
         } else {
             VLOG_INFO("no other port is polled by PMD threads: vhost-user "
                       "ports may sleep again");
@@ -563,7 +542,7 @@ vhost_rx_port_added(const char *key, const struct netdev *netdev)
 {
     const char *type = netdev_get_type(netdev);
 
-    if (netdev_is_pmd(netdev) && !is_vhost_user_type(type)) {
+    if (netdev_is_pmd(netdev) && !netdev_is_vhost_user(netdev)) {
         free(shash_replace(&foreign_ports, key,
                            xasprintf("%s (type %s)", netdev_get_name(netdev),
                                      type)));
@@ -585,12 +564,7 @@ vhost_rx_port_deleted(const char *key)
 const char *
 vhost_rx_sleep_blocker(void)
 {
-    const char *s;
+    const struct shash_node *node = shash_first(&foreign_ports);
 
-    /* The string lives until the next change, on the main thread, which
-     * is the thread that calls this. */
-    ovs_mutex_lock(&blocker_mutex);
-    s = blocker;
-    ovs_mutex_unlock(&blocker_mutex);
-    return s;
+    return node ? node->data : NULL;
 }

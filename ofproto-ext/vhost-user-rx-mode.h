@@ -112,7 +112,8 @@ struct netdev;
 void vhost_rx_port_added(const char *key, const struct netdev *);
 void vhost_rx_port_deleted(const char *key);
 
-/* For vhost-user/show: why no thread sleeps, or NULL. */
+/* Main thread, for vhost-user/show: "NAME (type TYPE)" of a port that
+ * keeps every thread polling, or NULL if none does. */
 const char *vhost_rx_sleep_blocker(void);
 
 #endif /* vhost-user-rx-mode.h */
