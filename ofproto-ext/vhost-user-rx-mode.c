@@ -36,6 +36,7 @@
 #include "timeval.h"
 #include "util.h"
 #include "vhost-engine.h"
+#include "vhost-user-tsan.h"
 
 VLOG_DEFINE_THIS_MODULE(vhost_user_rx_mode);
 
@@ -326,6 +327,7 @@ rx_thread_sleep(struct vhost_rx_thread *t)
         for (size_t i = 0; i < n_armed; i++) {
             vhu_rx_disarm(t->armed[i]->vdev, t->armed[i]->qp);
         }
+        VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
         ovs_mutex_unlock(&t->mutex);
         t->idle_calls = 0;
         t->idle_since = 0;
@@ -336,6 +338,11 @@ rx_thread_sleep(struct vhost_rx_thread *t)
     for (size_t i = 0; i < n_armed; i++) {
         stat_inc(&t->armed[i]->stats->sleeps);
     }
+    /* Quiescent from here: the control thread may change the rings we
+     * armed once a grace period ends, which ThreadSanitizer learns from
+     * this release (see vhost-user-tsan.h), as it does at the end of a
+     * burst. */
+    VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     ovsrcu_quiesce_start();
     retval = poll(t->pfds, n_armed + 1, VHOST_RX_SLEEP_MAX_MS);
     ovsrcu_quiesce_end();
@@ -372,6 +379,7 @@ rx_thread_sleep(struct vhost_rx_thread *t)
     } else if (t->pfds[n_armed].revents) {
         drain_eventfd(t->wake_fd);
     }
+    VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     ovs_mutex_unlock(&t->mutex);
     t->idle_calls = 0;
 }
