@@ -20,7 +20,7 @@ TESTSUITE_AT = \
 	tests/guests-migration.at \
 	tests/hostile.at \
 	tests/soak.at
-EXTRA_DIST += $(TESTSUITE_AT) tests/atlocal.in
+EXTRA_DIST += $(TESTSUITE_AT) tests/atlocal.in tests/tsan-reports.awk
 
 # Fragments of their own for the fuzzers and the guest images.
 include tests/fuzz.mk
