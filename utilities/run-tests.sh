@@ -72,6 +72,21 @@ if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
     # The suite did not run (a build error above): count that as a failure.
     failed=1
 fi
+
+# CI keeps only the end of this output: repeat each failed test's line and
+# the end of its log from its last check on (at most three tests, 40 lines
+# each), so that the failing check can be read there.
+grep -E '^ *[0-9]+: .* FAILED \(' "$log" | head -n 3 | while read -r line; do
+    n=${line%%:*}
+    n=$(echo "$n" | tr -d ' ')
+    tlog=tests/testsuite.dir/$(printf '%03d' "$n")/testsuite.log
+    [ -f "$tlog" ] || tlog=tests/testsuite.dir/$n/testsuite.log
+    echo "---- $line"
+    if [ -f "$tlog" ] && grep -qE '^[^ ]*\.at:[0-9]+: ' "$tlog"; then
+        first=$(grep -nE '^[^ ]*\.at:[0-9]+: ' "$tlog" | tail -n 1)
+        sed -n "${first%%:*},\$p" "$tlog" | head -n 40
+    fi
+done
 echo "tests took $(( $(date +%s) - start )) s (load: $load busy process(es))"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
