@@ -208,19 +208,30 @@ found:
 }
 
 /* Takes 'w', which the thread 't' polls, into its set.  The thread that
- * polled it before drops it when it next looks. */
+ * polled it before drops it when it next looks.  't' may still have 'w'
+ * from an earlier time (it moved away and back before 't' looked): a
+ * waiter is never in a set twice. */
 static void
 rx_thread_adopt(struct vhost_rx_thread *t, struct vhost_rx_waiter *w)
 {
+    bool present = false;
+
     atomic_store(&w->owner, t);
     ovs_mutex_lock(&t->mutex);
-    if (t->n_waiters >= t->allocated) {
-        t->waiters = x2nrealloc(t->waiters, &t->allocated,
-                                sizeof *t->waiters);
-        t->pfds = xrealloc(t->pfds, (t->allocated + 1) * sizeof *t->pfds);
-        t->armed = xrealloc(t->armed, t->allocated * sizeof *t->armed);
+    for (size_t i = 0; i < t->n_waiters && !present; i++) {
+        present = t->waiters[i] == w;
     }
-    t->waiters[t->n_waiters++] = w;
+    if (!present) {
+        if (t->n_waiters >= t->allocated) {
+            t->waiters = x2nrealloc(t->waiters, &t->allocated,
+                                    sizeof *t->waiters);
+            t->pfds = xrealloc(t->pfds,
+                               (t->allocated + 1) * sizeof *t->pfds);
+            t->armed = xrealloc(t->armed,
+                                t->allocated * sizeof *t->armed);
+        }
+        t->waiters[t->n_waiters++] = w;
+    }
     ovs_mutex_unlock(&t->mutex);
     t->seen_gen = 0;            /* Look at the modes again. */
 }
@@ -460,10 +471,11 @@ vhost_rx_waiter_destroy(struct vhost_rx_waiter *w)
     ovs_mutex_lock(&threads_mutex);
     LIST_FOR_EACH (t, node, &threads) {
         ovs_mutex_lock(&t->mutex);
-        for (size_t i = 0; i < t->n_waiters; i++) {
+        for (size_t i = 0; i < t->n_waiters; ) {
             if (t->waiters[i] == w) {
                 t->waiters[i] = t->waiters[--t->n_waiters];
-                break;
+            } else {
+                i++;
             }
         }
         ovs_mutex_unlock(&t->mutex);
