@@ -77,6 +77,9 @@ struct vhost_rx_thread {
     long long int idle_since;       /* When they began (0: not yet). */
     struct pollfd *pfds;            /* Sleep scratch, 'allocated' + 1. */
     struct vhost_rx_waiter **armed;
+    unsigned int id;                /* Nonzero, unique, never changes. */
+    uint64_t gen;                   /* 'assign_gen' last seen. */
+    uint64_t gen_calls;             /* Receive calls since. */
 };
 
 static struct ovs_mutex threads_mutex = OVS_MUTEX_INITIALIZER;
@@ -93,6 +96,13 @@ static atomic_bool foreign_pmd_ports = false;
 /* Nonzero while the main thread is in datapath code that may reload PMD
  * threads (vhost_rx_hold_begin()): no thread sleeps meanwhile. */
 static atomic_uint hold_count = 0;
+
+/* Bumped at the end of each such call: the rxqs may have moved between
+ * threads.  A thread arms only the rxqs that it polled itself since the
+ * last bump: the set it keeps may still have an rxq that another thread
+ * polls now and has not yet taken over (vhost_rx_waiter's 'polled'). */
+static atomic_uint64_t assign_gen = 1;
+static unsigned int n_thread_ids OVS_GUARDED_BY(threads_mutex);
 
 static pthread_key_t thread_key;
 static struct ovsthread_once key_once = OVSTHREAD_ONCE_INITIALIZER;
@@ -187,6 +197,7 @@ rx_thread_get(void)
     }
     t = xzalloc(sizeof *t);
     t->in_use = true;
+    t->id = ++n_thread_ids;
     ovs_mutex_init(&t->mutex);
     t->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (t->wake_fd < 0) {
@@ -202,6 +213,7 @@ found:
     t->can_sleep = false;
     t->idle_calls = 0;
     t->idle_since = 0;
+    t->gen = 0;
     xpthread_setspecific(thread_key, t);
     *tp = t;
     return t;
@@ -266,6 +278,13 @@ rx_thread_review(struct vhost_rx_thread *t)
     t->round_len = t->n_waiters;
 }
 
+/* What 't' stores into the 'polled' of each rxq it polls. */
+static uint64_t
+rx_thread_mark(const struct vhost_rx_thread *t)
+{
+    return t->gen << 16 | (t->id & 0xffff);
+}
+
 /* Drains eventfd 'fd' without ever blocking. */
 static void
 drain_eventfd(int fd)
@@ -293,9 +312,20 @@ rx_thread_sleep(struct vhost_rx_thread *t)
     ovs_mutex_lock(&t->mutex);
     for (size_t i = 0; i < t->n_waiters && !abort; i++) {
         struct vhost_rx_waiter *w = t->waiters[i];
+        uint64_t polled;
         int fd;
 
         if (atomic_load(&w->owner) != t) {
+            continue;
+        }
+        atomic_read_relaxed(&w->polled, &polled);
+        if (polled != rx_thread_mark(t)) {
+            /* Not polled by this thread since the rxqs last moved:
+             * another thread polls it now (and will take it over), or
+             * none does.  Let it go. */
+            struct vhost_rx_thread *expected = t;
+
+            atomic_compare_exchange_strong(&w->owner, &expected, NULL);
             continue;
         }
         switch (vhu_rx_arm(w->vdev, w->qp, &fd)) {
@@ -399,8 +429,20 @@ void
 vhost_rx_polled(struct vhost_rx_waiter *w, int n)
 {
     struct vhost_rx_thread *t = rx_thread_get();
+    uint64_t gen, mark, polled;
     long long int now;
-    uint64_t gen;
+
+    atomic_read_relaxed(&assign_gen, &gen);
+    if (OVS_UNLIKELY(gen != t->gen)) {
+        t->gen = gen;
+        t->gen_calls = 0;
+    }
+    t->gen_calls++;
+    mark = rx_thread_mark(t);
+    atomic_read_relaxed(&w->polled, &polled);
+    if (polled != mark) {
+        atomic_store_relaxed(&w->polled, mark);
+    }
 
     if (n) {
         t->idle_calls = 0;
@@ -429,8 +471,10 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
         t->settle_calls--;
         return;
     }
-    if (++t->idle_calls < t->round_len) {
-        return;                 /* Not yet a whole round. */
+    if (++t->idle_calls < t->round_len || t->gen_calls <= t->round_len) {
+        /* Not yet a whole round, or not since the rxqs last moved (every
+         * rxq this thread still polls must have been marked). */
+        return;
     }
 
     now = time_usec();
@@ -442,8 +486,12 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
         bool foreign;
 
         atomic_read_relaxed(&foreign_pmd_ports, &foreign);
-        atomic_read_relaxed(&hold_count, &holds);
-        if (!foreign && !holds) {
+        /* vhost_rx_hold_end() bumps 'assign_gen' and then drops
+         * 'hold_count': a thread that sees no hold sees the bump, and a
+         * generation it has not polled a whole round in yet. */
+        atomic_read(&hold_count, &holds);
+        atomic_read(&assign_gen, &gen);
+        if (!foreign && !holds && gen == t->gen) {
             rx_thread_sleep(t);
         }
     }
@@ -459,6 +507,7 @@ vhost_rx_waiter_init(struct vhost_rx_waiter *w, struct vhu_device *vdev,
     w->mode = mode;
     w->stats = stats;
     atomic_init(&w->owner, NULL);
+    atomic_init(&w->polled, 0);
 }
 
 /* Called once no thread polls 'w' any more (dpif-netdev closes an rxq
@@ -526,8 +575,10 @@ vhost_rx_hold_begin(void)
 void
 vhost_rx_hold_end(void)
 {
+    uint64_t orig_gen;
     unsigned int orig;
 
+    atomic_add(&assign_gen, 1, &orig_gen);
     atomic_sub(&hold_count, 1, &orig);
 }
 

@@ -85,6 +85,9 @@ struct vhost_rx_waiter {
     struct vhost_rx_sleep_stats *stats; /* The port's. */
     ATOMIC(struct vhost_rx_thread *) owner; /* Thread that last polled
                                              * it, or NULL. */
+    atomic_uint64_t polled;             /* Who polled it last, and in which
+                                         * generation of the PMD threads'
+                                         * rxq assignment. */
 };
 
 void vhost_rx_waiter_init(struct vhost_rx_waiter *, struct vhu_device *,
