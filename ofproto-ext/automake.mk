@@ -20,7 +20,9 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/vhost-user-show.h \
 	ofproto-ext/vhost-user-signals.c \
 	ofproto-ext/vhost-user-signals.h \
-	ofproto-ext/vhost-user-tsan.h
+	ofproto-ext/vhost-user-tsan.h \
+	ofproto-ext/vhost-user-txq-map.c \
+	ofproto-ext/vhost-user-txq-map.h
 ofproto_ext_libnetdev_vhost_user_la_LIBADD = datapath/libvhost-engine.la
 
 # Built as "ovs-vswitchd": Open vSwitch names its pidfile and control socket

@@ -52,6 +52,7 @@
 #include "vhost-user-show.h"
 #include "vhost-user-signals.h"
 #include "vhost-user-tsan.h"
+#include "vhost-user-txq-map.h"
 
 VLOG_DEFINE_THIS_MODULE(netdev_vhost_user);
 
@@ -98,101 +99,6 @@ struct vhost_txq {
 };
 BUILD_ASSERT_DECL(sizeof(struct vhost_txq) == CACHE_LINE_SIZE);
 
-/* A set of queue pairs, bit N for pair N.  Written by the control thread
- * only; read by any thread, one word at a time, so that a reader may see
- * one word old and one new while the set changes: at worst it picks a pair
- * that was just disabled, whose frames the engine then refuses (counted as
- * drops), as with a pair disabled just after the read. */
-#define VHOST_MAP_WORDS DIV_ROUND_UP(VHU_MAX_QUEUE_PAIRS, 64)
-struct vhost_pair_map {
-    atomic_uint64_t words[VHOST_MAP_WORDS];
-};
-
-static void
-vhost_pair_map_init(struct vhost_pair_map *map)
-{
-    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
-        atomic_init(&map->words[i], 0);
-    }
-}
-
-static uint64_t
-vhost_pair_map_word(const struct vhost_pair_map *map, size_t i)
-{
-    uint64_t w;
-
-    atomic_read_relaxed(CONST_CAST(atomic_uint64_t *, &map->words[i]), &w);
-    return w;
-}
-
-static bool
-vhost_pair_map_test(const struct vhost_pair_map *map, unsigned int qp)
-{
-    return (qp < VHU_MAX_QUEUE_PAIRS
-            && (vhost_pair_map_word(map, qp / 64) >> (qp % 64)) & 1);
-}
-
-static bool
-vhost_pair_map_is_empty(const struct vhost_pair_map *map)
-{
-    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
-        if (vhost_pair_map_word(map, i)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Returns the 'k'th pair (from 0) in 'map', or -1 if it has no more than
- * 'k' pairs.  Passing k modulo the count picks one of them. */
-static int
-vhost_pair_map_nth(const struct vhost_pair_map *map, unsigned int k)
-{
-    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
-        uint64_t w = vhost_pair_map_word(map, i);
-        unsigned int n = count_1bits(w);
-
-        if (k < n) {
-            for (; k > 0; k--) {
-                w = zero_rightmost_1bit(w);
-            }
-            return i * 64 + rightmost_1bit_idx(w);
-        }
-        k -= n;
-    }
-    return -1;
-}
-
-static unsigned int
-vhost_pair_map_count(const struct vhost_pair_map *map)
-{
-    unsigned int n = 0;
-
-    for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
-        n += count_1bits(vhost_pair_map_word(map, i));
-    }
-    return n;
-}
-
-/* Appends 'map' to 'ds' as one hexadecimal number. */
-static void
-vhost_pair_map_format(struct ds *ds, const struct vhost_pair_map *map)
-{
-    bool started = false;
-
-    ds_put_cstr(ds, "0x");
-    for (size_t i = VHOST_MAP_WORDS; i-- > 0;) {
-        uint64_t w = vhost_pair_map_word(map, i);
-
-        if (started) {
-            ds_put_format(ds, "%016"PRIx64, w);
-        } else if (w || !i) {
-            ds_put_format(ds, "%"PRIx64, w);
-            started = true;
-        }
-    }
-}
-
 struct netdev_vhost_user {
     struct netdev up;
 
@@ -215,7 +121,7 @@ struct netdev_vhost_user {
     atomic_uint32_t max_frame_len;  /* From the MTU. */
     atomic_uint guest_n_qp;         /* Queue pairs the frontend set up. */
     struct vhost_pair_map rx_enabled;   /* The guest transmits on pair N. */
-    struct vhost_pair_map tx_enabled;   /* The guest receives on pair N. */
+    struct vhost_txq_map txq_map;       /* Where each txq sends to. */
     atomic_bool admin_up;           /* NETDEV_UP ("ovs-ofctl mod-port"). */
     atomic_int rx_mode;             /* enum vhost_rx_mode in effect. */
     struct vhost_rx_sleep_stats sleep_stats;
@@ -232,6 +138,13 @@ struct netdev_vhost_user {
     bool announced_carrier;         /* Control thread only. */
     int numa_id;                    /* Control thread only (INT_MIN at
                                      * first). */
+
+    /* The transmit map's requests to the control thread: bumped when the
+     * pairs or the number of txqs change (vhost_txq_map_sync()). */
+    atomic_uint tx_map_requests;
+    unsigned int tx_map_requests_seen;  /* Control thread only. */
+    bool tx_lock_free_seen;             /* Control thread only. */
+    bool tx_map_waiting;                /* Control thread only. */
 
     /* Sending to a port whose frontend is absent. */
     atomic_uint64_t tx_not_running_drops;
@@ -254,6 +167,10 @@ struct netdev_rxq_vhost_user {
 
 /* other_config:vhost-user-rx-mode: the mode of ports without their own. */
 static atomic_int default_rx_mode = VHOST_RX_MODE_DEFAULT;
+
+/* other_config:vhost-user-tx-lock: "auto" (true) skips a queue pair's lock
+ * when one transmit queue alone sends to it, "always" (false) does not. */
+static atomic_bool tx_lock_free = true;
 
 /* Directory of the sockets of "vhostuser" ports: the run directory, or
  * other_config:vhost-sock-dir below it. */
@@ -398,6 +315,31 @@ vhost_set_default_rx_mode(const char *value)
     }
 }
 
+static void
+vhost_set_tx_lock(const char *value)
+{
+    bool lock_free, old;
+
+    if (!value || !strcmp(value, "auto")) {
+        lock_free = true;
+    } else if (!strcmp(value, "always")) {
+        lock_free = false;
+    } else {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
+
+        VLOG_ERR_RL(&rl, "ignoring other_config:vhost-user-tx-lock \"%s\": "
+                    "it must be \"auto\" or \"always\"", value);
+        lock_free = true;
+    }
+    atomic_read_relaxed(&tx_lock_free, &old);
+    if (lock_free != old) {
+        VLOG_INFO("vhost-user transmit queues lock %s",
+                  lock_free ? "only pairs that several queues share"
+                  : "always");
+        atomic_store_relaxed(&tx_lock_free, lock_free);
+    }
+}
+
 void
 netdev_vhost_user_set_global_config(const struct smap *other_config)
 {
@@ -405,6 +347,7 @@ netdev_vhost_user_set_global_config(const struct smap *other_config)
     char *dir;
 
     vhost_set_default_rx_mode(smap_get(other_config, "vhost-user-rx-mode"));
+    vhost_set_tx_lock(smap_get(other_config, "vhost-user-tx-lock"));
 
     if (sub && strstr(sub, "..")) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
@@ -427,12 +370,12 @@ netdev_vhost_user_set_global_config(const struct smap *other_config)
     free(dir);
 }
 
-/* Stores in 'map' the queue pairs whose virtqueue at offset 'dir' (0 for
+/* Stores in 'words' the queue pairs whose virtqueue at offset 'dir' (0 for
  * the guest's receive queue, 1 for its transmit queue) the guest set up,
  * started and enabled (control thread). */
 static void
-vhost_update_enabled_pairs(struct vhost_pair_map *map,
-                           const struct vhu_device *vdev, unsigned int dir)
+vhost_enabled_pairs(const struct vhu_device *vdev, unsigned int dir,
+                    uint64_t words[VHOST_MAP_WORDS])
 {
     for (size_t i = 0; i < VHOST_MAP_WORDS; i++) {
         uint64_t w = 0;
@@ -450,8 +393,39 @@ vhost_update_enabled_pairs(struct vhost_pair_map *map,
                 w |= UINT64_C(1) << b;
             }
         }
-        atomic_store_relaxed(&map->words[i], w);
+        words[i] = w;
     }
+}
+
+/* Control thread, on every run of the port's connection: brings the
+ * transmit map to the guest's receive pairs, the port's number of txqs and
+ * other_config:vhost-user-tx-lock, in the steps vhost-user-txq-map.h
+ * describes.  'grace_elapsed' says that the grace period this function
+ * last asked for has elapsed.  Returns true if it waits for one (the
+ * caller starts one unless one is under way). */
+bool
+netdev_vhost_user_tx_run(struct netdev *netdev, bool grace_elapsed)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+    uint64_t pairs[VHOST_MAP_WORDS];
+    unsigned int requests;
+    bool lock_free;
+
+    atomic_read_relaxed(&dev->tx_map_requests, &requests);
+    atomic_read_relaxed(&tx_lock_free, &lock_free);
+    if (!grace_elapsed && requests == dev->tx_map_requests_seen
+        && lock_free == dev->tx_lock_free_seen) {
+        return dev->tx_map_waiting;
+    }
+    dev->tx_map_requests_seen = requests;
+    dev->tx_lock_free_seen = lock_free;
+
+    if (grace_elapsed) {
+        vhost_txq_map_grace_done(&dev->txq_map);
+    }
+    vhost_enabled_pairs(dev->vdev, 0, pairs);
+    dev->tx_map_waiting = vhost_txq_map_sync(&dev->txq_map, pairs, lock_free);
+    return dev->tx_map_waiting;
 }
 
 static int vhost_numa_id(const struct netdev_vhost_user *);
@@ -465,8 +439,12 @@ netdev_vhost_user_state_changed(struct netdev *netdev)
     uint8_t mac[6];
     int numa_id;
 
-    vhost_update_enabled_pairs(&dev->rx_enabled, dev->vdev, 1);
-    vhost_update_enabled_pairs(&dev->tx_enabled, dev->vdev, 0);
+    uint64_t rx_pairs[VHOST_MAP_WORDS];
+
+    vhost_enabled_pairs(dev->vdev, 1, rx_pairs);
+    vhost_pair_map_store(&dev->rx_enabled, rx_pairs);
+    /* netdev_vhost_user_tx_run() follows the guest's receive pairs. */
+    atomic_add_relaxed(&dev->tx_map_requests, 1, &(unsigned int) { 0 });
     if (vhu_device_take_rarp(dev->vdev, mac)) {
         struct eth_addr ea;
 
@@ -544,7 +522,8 @@ netdev_vhost_user_construct(struct netdev *netdev)
     atomic_init(&dev->max_frame_len, MTU_TO_MAX_FRAME_LEN(ETH_PAYLOAD_MAX));
     atomic_init(&dev->guest_n_qp, 0);
     vhost_pair_map_init(&dev->rx_enabled);
-    vhost_pair_map_init(&dev->tx_enabled);
+    vhost_txq_map_init(&dev->txq_map, 1);
+    atomic_init(&dev->tx_map_requests, 0);
     atomic_init(&dev->admin_up, true);
     dev->rx_mode_option = -1;
     atomic_init(&dev->rx_mode, VHOST_RX_POLLING);
@@ -604,6 +583,7 @@ netdev_vhost_user_destruct(struct netdev *netdev)
     for (int i = 0; i < VHU_MAX_QUEUE_PAIRS; i++) {
         ovs_spin_destroy(&dev->txqs[i].lock);
     }
+    vhost_txq_map_destroy(&dev->txq_map);
     vhost_qos_destroy(&dev->policer);
     vhost_qos_destroy(&dev->qos);
     free(dev->socket_path);
@@ -860,7 +840,7 @@ vhost_carrier(struct netdev_vhost_user *dev)
 {
     return (vhu_device_is_running(dev->vdev)
             && !vhost_pair_map_is_empty(&dev->rx_enabled)
-            && !vhost_pair_map_is_empty(&dev->tx_enabled));
+            && !vhost_pair_map_is_empty(&dev->txq_map.enabled));
 }
 
 static int
@@ -1256,6 +1236,8 @@ netdev_vhost_user_reconfigure(struct netdev *netdev)
     ovs_mutex_lock(&dev->mutex);
     netdev->n_rxq = MAX(1, n_qp);
     netdev->n_txq = dev->requested_n_txq;
+    vhost_txq_map_set_n_txq(&dev->txq_map, netdev->n_txq);
+    atomic_add_relaxed(&dev->tx_map_requests, 1, &(unsigned int) { 0 });
     ovs_mutex_unlock(&dev->mutex);
     netdev_change_seq_changed(netdev);
     return 0;
@@ -1322,6 +1304,8 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
     }
     vhost_rx_polled(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
                                   up)->waiter, n);
+    /* Done with 'rxq' (see netdev_vhost_user_rxq_destruct()). */
+    VHOST_TSAN_RELEASE(rxq);
     if (!n) {
         return EAGAIN;
     }
@@ -1347,26 +1331,36 @@ static bool
 netdev_vhost_user_rxq_enabled(struct netdev_rxq *rxq)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
+    bool enabled = vhost_pair_map_test(&dev->rx_enabled, rxq->queue_id);
 
-    return vhost_pair_map_test(&dev->rx_enabled, rxq->queue_id);
+    VHOST_TSAN_RELEASE(rxq);
+    return enabled;
 }
 
-/* Returns the guest's queue pair that transmit queue 'qid' uses, or -1 if
- * none can take packets now.  Transmit queues are spread over the pairs the
- * guest enabled (a Linux guest enables as many pairs as it has CPUs), so
- * nothing is sent into a pair that no one reads. */
-static int
-vhost_tx_queue_pair(struct netdev_vhost_user *dev, int qid)
+/* A pair's lock, unless its sender is alone on it (vhost-user-txq-map.h).
+ * Conditional locking is beyond the thread safety analysis. */
+static void
+vhost_txq_lock(struct vhost_txq *txq, bool exclusive)
+    OVS_NO_THREAD_SAFETY_ANALYSIS
 {
-    unsigned int n = vhost_pair_map_count(&dev->tx_enabled);
+    if (!exclusive) {
+        ovs_spin_lock(&txq->lock);
+    }
+}
 
-    return n ? vhost_pair_map_nth(&dev->tx_enabled, qid % n) : -1;
+static void
+vhost_txq_unlock(struct vhost_txq *txq, bool exclusive)
+    OVS_NO_THREAD_SAFETY_ANALYSIS
+{
+    if (!exclusive) {
+        ovs_spin_unlock(&txq->lock);
+    }
 }
 
 static int
 netdev_vhost_user_send(struct netdev *netdev, int qid,
                        struct dp_packet_batch *batch,
-                       bool concurrent_txq OVS_UNUSED)
+                       bool concurrent_txq)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
     struct vhu_frame frames[NETDEV_MAX_BURST];
@@ -1375,6 +1369,8 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     uint32_t max_len;
     int retries_max, retries = 0, sent = 0, n = 0, too_long = 0;
     struct dp_packet *packet;
+    struct vhost_txq *txq;
+    bool exclusive;
     size_t j;
     int qp;
 
@@ -1384,7 +1380,10 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
         return 0;
     }
 
-    qp = vhost_tx_queue_pair(dev, qid);
+    /* Transmit queues are spread over the pairs the guest enabled (a Linux
+     * guest enables as many pairs as it has CPUs), so that nothing is sent
+     * into a pair that no one reads. */
+    qp = vhost_txq_map_pick(&dev->txq_map, qid, concurrent_txq, &exclusive);
     if (qp < 0 || !vhu_tx_ready(dev->vdev, qp)) {
         COVERAGE_INC(vhost_user_tx_not_running);
         atomic_add_relaxed(&dev->tx_not_running_drops, cnt,
@@ -1414,7 +1413,8 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     atomic_read_relaxed(&dev->tx_retries_max, &retries_max);
 
     /* Several PMD threads may map their queues onto one pair. */
-    ovs_spin_lock(&dev->txqs[qp].lock);
+    txq = &dev->txqs[qp];
+    vhost_txq_lock(txq, exclusive);
     while (sent < n) {
         int done = vhu_enqueue_burst(dev->vdev, qp, frames + sent,
                                      n - sent);
@@ -1429,7 +1429,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
             retries++;
         }
     }
-    c = &dev->txqs[qp].counters;
+    c = &txq->counters;
     if (retries) {
         COVERAGE_ADD(vhost_user_tx_retry, retries);
         counter_add(&c->tx_retries, retries);
@@ -1440,7 +1440,7 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     if (too_long) {
         counter_add(&c->tx_mtu_drops, too_long);
     }
-    ovs_spin_unlock(&dev->txqs[qp].lock);
+    vhost_txq_unlock(txq, exclusive);
     VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     if (OVS_UNLIKELY(sent < n || too_long)) {
         /* The ring's own count, for vhost-user/show. */
@@ -1476,6 +1476,11 @@ netdev_vhost_user_rxq_construct(struct netdev_rxq *rxq)
 static void
 netdev_vhost_user_rxq_destruct(struct netdev_rxq *rxq)
 {
+    /* dpif-netdev closes an rxq only after every PMD thread acknowledged
+     * the reload that took it away, through an atomic flag in Open
+     * vSwitch's uninstrumented code: tell ThreadSanitizer that the PMD
+     * threads' last calls (receive, enabled) happened before. */
+    VHOST_TSAN_ACQUIRE(rxq);
     vhost_rx_waiter_destroy(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
                                           up)->waiter);
 }
@@ -1604,8 +1609,11 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
                   n_qp);
     vhost_pair_map_format(ds, &dev->rx_enabled);
     ds_put_cstr(ds, ", guest rx ");
-    vhost_pair_map_format(ds, &dev->tx_enabled);
-    ds_put_format(ds, "; rxqs %d, txqs %d\n", netdev->n_rxq, netdev->n_txq);
+    vhost_pair_map_format(ds, &dev->txq_map.enabled);
+    ds_put_format(ds, "; rxqs %d, txqs %d; lock-free pairs ", netdev->n_rxq,
+                  netdev->n_txq);
+    vhost_pair_map_format(ds, &dev->txq_map.exclusive);
+    ds_put_cstr(ds, "\n");
     ds_put_format(ds, "  rx mode: %s; sleeps %"PRIu64", woken by a kick "
                   "%"PRIu64", by the timeout %"PRIu64" (frames waiting "
                   "%"PRIu64"); re-checks that found frames %"PRIu64"\n",

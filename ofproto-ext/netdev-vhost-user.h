@@ -34,6 +34,13 @@ void netdev_vhost_user_set_global_config(const struct smap *other_config);
 struct netdev;
 void netdev_vhost_user_state_changed(struct netdev *);
 
+/* Called by the control thread on every run of the port's connection:
+ * follows the guest's receive pairs with the transmit map.  Returns true
+ * while it waits for an RCU grace period; the caller then starts one
+ * unless one is under way, and passes 'grace_elapsed' true on the first
+ * run after it elapsed. */
+bool netdev_vhost_user_tx_run(struct netdev *, bool grace_elapsed);
+
 /* Announces a change of the port's carrier (link_state) since the last
  * call, if there was one.  Called by the control thread on every wake-up,
  * so that no change goes unseen even if a change sequence number update

@@ -93,12 +93,14 @@ struct vhost_user_conn {
     struct vhu_reader reader;        /* Message framing of 'fd'. */
     bool grace_pending;              /* Waiting for an RCU grace period. */
     bool retired_during_grace;       /* Needs one more grace period. */
+    bool tx_grace_pending;           /* The transmit map's grace period. */
     int n_rebumps;                   /* Repeats of the last change so far. */
     long long int rebump_at;         /* When to repeat a state change, or
                                       * LLONG_MAX. */
 
     /* Written by the RCU thread, read by the control thread. */
     atomic_bool grace_elapsed;
+    atomic_bool tx_grace_elapsed;
 
     /* For any thread. */
     atomic_bool connected;
@@ -325,6 +327,7 @@ vhost_user_conn_create(struct netdev *netdev, struct vhu_device *vdev,
     conn->last_change_seq = vhu_device_change_seq(vdev);
     conn->rebump_at = LLONG_MAX;
     atomic_init(&conn->grace_elapsed, false);
+    atomic_init(&conn->tx_grace_elapsed, false);
     atomic_init(&conn->connected, false);
     atomic_init(&conn->n_connects, 0);
 
@@ -405,6 +408,45 @@ vhost_conn_start_grace(struct vhost_user_conn *conn)
     atomic_store(&conn->grace_elapsed, false);
     ovs_refcount_ref(&conn->ref);
     ovsrcu_postpone(vhost_conn_grace_elapsed, conn);
+}
+
+/* The transmit map's grace periods (netdev_vhost_user_tx_run()) are apart
+ * from the engine's, so that they never hold the frontend's messages. */
+static void
+vhost_conn_tx_grace_elapsed(struct vhost_user_conn *conn)
+{
+    atomic_store(&conn->tx_grace_elapsed, true);
+    seq_change(ctl_seq);
+    vhost_conn_unref(conn);
+}
+
+static void
+vhost_conn_start_tx_grace(struct vhost_user_conn *conn)
+{
+    COVERAGE_INC(vhost_user_grace);
+    conn->tx_grace_pending = true;
+    atomic_store(&conn->tx_grace_elapsed, false);
+    ovs_refcount_ref(&conn->ref);
+    ovsrcu_postpone(vhost_conn_tx_grace_elapsed, conn);
+}
+
+/* Runs the port's transmit map (see netdev_vhost_user_tx_run()). */
+static void
+vhost_conn_run_tx_map(struct vhost_user_conn *conn)
+{
+    bool elapsed = false;
+
+    if (conn->tx_grace_pending) {
+        atomic_read(&conn->tx_grace_elapsed, &elapsed);
+        if (elapsed) {
+            VHOST_TSAN_ACQUIRE(&vhost_tsan_rcu);
+            conn->tx_grace_pending = false;
+        }
+    }
+    if (netdev_vhost_user_tx_run(conn->netdev, elapsed)
+        && !conn->tx_grace_pending) {
+        vhost_conn_start_tx_grace(conn);
+    }
 }
 
 static void
@@ -667,6 +709,7 @@ vhost_conn_run(struct vhost_user_conn *conn)
                            : LLONG_MAX);
         netdev_vhost_user_state_changed(conn->netdev);
     }
+    vhost_conn_run_tx_map(conn);
     netdev_vhost_user_check_carrier(conn->netdev);
 }
 
