@@ -144,6 +144,45 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
+def pair_ratios(runs, summary, sw, base, size):
+    """Ratios of switch 'sw' to switch 'base' at frame size 'size'."""
+    a = summary["%s/%d" % (sw, size)]
+    b = summary.get("%s/%d" % (base, size))
+    if b is None:
+        return None
+    # Paired: each round's two runs ran back to back, so they shared the
+    # machine's state more than runs rounds apart; the median of the
+    # per-round ratios is less sensitive to the load changing between
+    # rounds than the ratio of the medians.
+    paired = {"mpps": [], "avg_processing_cycles": []}
+    for rnd in sorted({r["round"] for r in runs}):
+        ra = [r for r in runs if r["switch"] == sw
+              and r["size"] == size and r["round"] == rnd]
+        rb = [r for r in runs if r["switch"] == base
+              and r["size"] == size and r["round"] == rnd]
+        if not ra or not rb:
+            continue
+        xa, xb = run_rates(ra[0]), run_rates(rb[0])
+        if xa is not None and xb is not None:
+            paired["mpps"].append(ratio(xa["mpps"], xb["mpps"]))
+            paired["avg_processing_cycles"].append(
+                ratio(ra[0].get("avg_processing_cycles"),
+                      rb[0].get("avg_processing_cycles")))
+    paired = {k: [x for x in v if x is not None] for k, v in paired.items()}
+    return {
+        "mpps": ratio(a["mpps"], b["mpps"]),
+        "gbps": ratio(a["gbps"], b["gbps"]),
+        "avg_processing_cycles": ratio(a["avg_processing_cycles"],
+                                       b["avg_processing_cycles"]),
+        "paired_mpps": median(paired["mpps"]),
+        "paired_avg_processing_cycles":
+            median(paired["avg_processing_cycles"]),
+        "paired_mpps_runs": [round(x, 3) for x in paired["mpps"]],
+        "paired_avg_processing_cycles_runs":
+            [round(x, 3) for x in paired["avg_processing_cycles"]],
+    }
+
+
 def report(args):
     runs = [json.loads(line) for line in open(args.runs) if line.strip()]
     meta = {}
@@ -185,48 +224,19 @@ def report(args):
                                   and s["idle_pct"] < 5.0)
             summary["%s/%d" % (sw, size)] = s
 
+    # Ratios to OVS-DPDK, and to our switch with every transmit lock taken
+    # (the "locked" variant) when it ran.
     ratios = {}
-    base = "ovs-dpdk"
-    for sw in switches:
-        if sw == base:
+    for base in ("ovs-dpdk", "ours-locked"):
+        if base not in switches:
             continue
-        for size in sizes:
-            a = summary["%s/%d" % (sw, size)]
-            b = summary.get("%s/%d" % (base, size))
-            if b is None:
+        for sw in switches:
+            if sw in (base, "ovs-dpdk"):
                 continue
-            # Paired: each round's two runs ran back to back, so they
-            # shared the machine's state more than runs rounds apart; the
-            # median of the per-round ratios is less sensitive to the load
-            # changing between rounds than the ratio of the medians.
-            paired = {"mpps": [], "avg_processing_cycles": []}
-            for rnd in sorted({r["round"] for r in runs}):
-                ra = [r for r in runs if r["switch"] == sw
-                      and r["size"] == size and r["round"] == rnd]
-                rb = [r for r in runs if r["switch"] == base
-                      and r["size"] == size and r["round"] == rnd]
-                if not ra or not rb:
-                    continue
-                xa, xb = run_rates(ra[0]), run_rates(rb[0])
-                if xa is not None and xb is not None:
-                    paired["mpps"].append(ratio(xa["mpps"], xb["mpps"]))
-                    paired["avg_processing_cycles"].append(
-                        ratio(ra[0].get("avg_processing_cycles"),
-                              rb[0].get("avg_processing_cycles")))
-            paired = {k: [x for x in v if x is not None]
-                      for k, v in paired.items()}
-            ratios["%s/%d" % (sw, size)] = {
-                "mpps": ratio(a["mpps"], b["mpps"]),
-                "gbps": ratio(a["gbps"], b["gbps"]),
-                "avg_processing_cycles": ratio(a["avg_processing_cycles"],
-                                               b["avg_processing_cycles"]),
-                "paired_mpps": median(paired["mpps"]),
-                "paired_avg_processing_cycles":
-                    median(paired["avg_processing_cycles"]),
-                "paired_mpps_runs": [round(x, 3) for x in paired["mpps"]],
-                "paired_avg_processing_cycles_runs":
-                    [round(x, 3) for x in paired["avg_processing_cycles"]],
-            }
+            for size in sizes:
+                r = pair_ratios(runs, summary, sw, base, size)
+                if r is not None:
+                    ratios["%s/%d/%s" % (sw, size, base)] = r
 
     # The table.
     print()
@@ -259,10 +269,10 @@ def report(args):
                       % ("", "", s["failed"], s["runs"]))
     print()
     for key, r in ratios.items():
-        sw, size = key.split("/")
-        print("%s/ovs-dpdk at %s B: Mpps x%s, Gbit/s x%s, "
+        sw, size, base = key.split("/")
+        print("%s/%s at %s B: Mpps x%s, Gbit/s x%s, "
               "processing cycles per packet x%s"
-              % (sw, size, fmt(r["mpps"], ".2f"), fmt(r["gbps"], ".2f"),
+              % (sw, base, size, fmt(r["mpps"], ".2f"), fmt(r["gbps"], ".2f"),
                  fmt(r["avg_processing_cycles"], ".2f")))
         print("  per round (back-to-back pairs): Mpps %s, cycles %s; "
               "medians x%s and x%s"

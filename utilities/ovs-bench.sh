@@ -22,7 +22,10 @@
 #   ovs-dpdk  Debian's /usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 #             (OVS 3.1 + DPDK 22.11), two dpdkvhostuserclient ports;
 #   ours      our ovs-vswitchd, two vhostuserclient ports;
-#   ours-server (with --variants) our ovs-vswitchd, two vhostuser ports.
+#   ours-server (with --variants) our ovs-vswitchd, two vhostuser ports;
+#   ours-locked (with --variants) ours with every transmit lock taken
+#             (other_config:vhost-user-tx-lock=always), to measure what
+#             skipping the lock of a pair one txq owns brings (--queues=2).
 #
 # Each switch gets a fresh private directory (database, ovsdb-server,
 # pidfile, control socket, logs) and runs in a network namespace of its own
@@ -60,6 +63,7 @@ interval=2
 intervals=3
 sizes="64 1518"
 variants=client
+queues=1
 pmd_cpu=1
 gen_cpu=0
 socket_mem=256
@@ -89,8 +93,9 @@ usage: $0 [OPTIONS]
   --sizes="B ..."     frame sizes in bytes (default "$sizes")
   --variants=LIST     our switches, comma-separated: client (vhostuserclient
                       ports), server (vhostuser ports), polling, adaptive,
-                      interrupt (vhostuserclient ports in that receive mode)
-                      (default $variants)
+                      interrupt (vhostuserclient ports in that receive mode),
+                      locked (every transmit lock taken) (default $variants)
+  --queues=N          queue pairs per testpmd port (default $queues)
   --rx-modes          instead of the testpmd loops, the receive-mode figures:
                       idle cost and round-trip latency (see below)
   --idle-seconds=S    --rx-modes: idle measurement (default $idle_seconds)
@@ -122,6 +127,7 @@ for arg; do
     --intervals=*) intervals=${arg#*=} ;;
     --sizes=*) sizes=${arg#*=} ;;
     --variants=*) variants=${arg#*=} ;;
+    --queues=*) queues=${arg#*=} ;;
     --pmd-cpu=*) pmd_cpu=${arg#*=} ;;
     --gen-cpu=*) gen_cpu=${arg#*=} ;;
     --socket-mem=*) socket_mem=${arg#*=} ;;
@@ -205,7 +211,10 @@ test -n "$ovs_build" || die "$build_dir is not a configured build"
 PATH=$ovs_build/utilities:$ovs_build/ovsdb:$PATH
 SCHEMA=$ovs_src/vswitchd/vswitch.ovsschema
 TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd)}
-for prog in "$OURS" "$PEER" "$OVS_DPDK" "$TESTPMD" \
+# OVS-DPDK only if it is compared (not with --no-ovs-dpdk).
+ovs_dpdk_needed=
+$compare && ovs_dpdk_needed=$OVS_DPDK
+for prog in "$OURS" "$PEER" $ovs_dpdk_needed "$TESTPMD" \
             "$ovs_build/ovsdb/ovsdb-server" "$ovs_build/utilities/ovs-vsctl"
 do
     test -n "$prog" && test -x "$prog" || die "cannot find ${prog:-testpmd}"
@@ -473,9 +482,10 @@ start_testpmd () {
     # echoed commands do not cut the statistics' lines.
     stdbuf -oL "$TESTPMD" -l "$gen_cpu,$pmd_cpu" --main-lcore "$pmd_cpu" --no-pci \
         $mem --file-prefix="$prefix" \
-        --vdev "net_virtio_user0,$s0,queues=1,queue_size=1024" \
-        --vdev "net_virtio_user1,$s1,queues=1,queue_size=1024" -- \
+        --vdev "net_virtio_user0,$s0,queues=$queues,queue_size=1024" \
+        --vdev "net_virtio_user1,$s1,queues=$queues,queue_size=1024" -- \
         -i --forward-mode=io --nb-cores=1 --rxd=1024 --txd=1024 \
+        --rxq="$queues" --txq="$queues" \
         --total-num-mbufs=32768 --txpkts="$size" \
         < "$dir/testpmd.in" > "$dir/testpmd.log" 2>&1 &
     gen_pid=$!
@@ -516,18 +526,20 @@ smaps () {
 # run_one ROUND SWITCH SIZE: one measurement; appends a JSON line to
 # $runs_file.
 run_one () {
-    local round=$1 sw=$2 size=$3 binary type server=true mode=
+    local round=$1 sw=$2 size=$3 binary type server=true mode= setting=
     case $sw in
     ovs-dpdk) binary=$OVS_DPDK type=dpdkvhostuserclient ;;
     ours) binary=$OURS type=vhostuserclient ;;
     ours-server) binary=$OURS type=vhostuser server=false ;;
+    ours-locked) binary=$OURS type=vhostuserclient
+        setting=vhost-user-tx-lock=always ;;
     ours-polling|ours-adaptive|ours-interrupt)
         binary=$OURS type=vhostuserclient mode=${sw#ours-} ;;
     esac
     local huge_before huge_after
     huge_before=$(( $(meminfo HugePages_Total) - $(meminfo HugePages_Free) ))
     if ! start_switch "$sw-$size-r$round" "$binary" "$type" \
-            ${mode:+vhost-user-rx-mode=$mode}; then
+            ${mode:+vhost-user-rx-mode=$mode} $setting; then
         log "round $round, $sw, $size B: the switch did not start"
         return 1
     fi
@@ -806,6 +818,7 @@ for v in ${variants//,/ }; do
     case $v in
     client) switches="$switches ours" ;;
     server) switches="$switches ours-server" ;;
+    locked) switches="$switches ours-locked" ;;
     polling|adaptive|interrupt) switches="$switches ours-$v" ;;
     *) die "unknown variant $v" ;;
     esac
@@ -840,5 +853,6 @@ python3 "$srcdir/utilities/ovs-bench-report.py" --runs "$runs_file" \
     "loadavg_start=$loadavg_start" "loadavg_end=$loadavg_end" \
     "warmup=$warmup" "interval=$interval" "intervals=$intervals" \
     "rounds=$rounds" "gen_hugepages=$gen_huge" "socket_mem=$socket_mem" \
+    "queues=$queues" \
     "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
     "ours_commit=$(git -C "$srcdir" rev-parse --short HEAD 2> /dev/null)"
