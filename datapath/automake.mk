@@ -13,6 +13,8 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/log.h \
 	datapath/memory.c \
 	datapath/message.c \
+	datapath/net-offload.c \
+	datapath/net-offload.h \
 	datapath/rx-notify.c \
 	datapath/socket-reader.c \
 	datapath/vhost-engine.h \
@@ -28,6 +30,7 @@ tests_test_datapath_SOURCES = \
 	tests/test-datapath.h \
 	tests/test-datapath-ctrl.c \
 	tests/test-datapath-dirty-log.c \
+	tests/test-datapath-offload.c \
 	tests/test-datapath-memory.c \
 	tests/test-datapath-messages.c \
 	tests/test-datapath-virtqueue.c

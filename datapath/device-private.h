@@ -136,6 +136,7 @@ struct vhu_vring_counters {
     _Atomic uint64_t errors;
     _Atomic uint64_t notifications;
     _Atomic uint64_t logged;
+    _Atomic uint64_t bad_offloads;
 };
 
 struct vhu_vring {

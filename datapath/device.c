@@ -29,7 +29,8 @@
 #include "virtqueue.h"
 
 /* Virtio features the engine can offer (before options.features_disabled):
- * no offloads, no packed ring, no IOMMU. */
+ * no packed ring, no IOMMU; the offloads below only with
+ * options.net_offloads. */
 #define VHU_SUPPORTED_FEATURES                  \
     (VHU_BIT(VHU_VIRTIO_F_VERSION_1)            \
      | VHU_BIT(VHU_VIRTIO_F_ANY_LAYOUT)         \
@@ -43,6 +44,16 @@
      | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_ANNOUNCE) \
      | VHU_BIT(VHU_F_LOG_ALL)                   \
      | VHU_BIT(VHU_F_PROTOCOL_FEATURES))
+
+#define VHU_OFFLOAD_FEATURES                    \
+    (VHU_BIT(VHU_VIRTIO_NET_F_CSUM)             \
+     | VHU_BIT(VHU_VIRTIO_NET_F_HOST_TSO4)      \
+     | VHU_BIT(VHU_VIRTIO_NET_F_HOST_TSO6)      \
+     | VHU_BIT(VHU_VIRTIO_NET_F_HOST_ECN)       \
+     | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_CSUM)     \
+     | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_TSO4)     \
+     | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_TSO6)     \
+     | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_ECN))
 
 /* What each virtio-net feature requires (virtio 1.x 5.1.3.1, "Feature bit
  * requirements"): at least one of 'any_of'.  A driver must refuse a device
@@ -140,7 +151,9 @@ vhu_device_create(const struct vhu_device_options *options)
     dev->opts.name = dev->name;
 
     dev->offered_features = vhu_net_features_consistent(
-        VHU_SUPPORTED_FEATURES & ~options->features_disabled);
+        (VHU_SUPPORTED_FEATURES
+         | (options->net_offloads ? VHU_OFFLOAD_FEATURES : 0))
+        & ~options->features_disabled);
     dev->offered_protocol_features = (VHU_SUPPORTED_PROTOCOL_FEATURES
                                       & ~options->protocol_features_disabled);
 
@@ -683,5 +696,7 @@ vhu_device_vring_stats(const struct vhu_device *dev, unsigned int vring,
                                                     memory_order_relaxed);
         stats->logged = atomic_load_explicit(&c->logged,
                                              memory_order_relaxed);
+        stats->bad_offloads = atomic_load_explicit(&c->bad_offloads,
+                                                   memory_order_relaxed);
     }
 }

@@ -121,6 +121,10 @@ struct vhu_device_options {
      * a system call per burst.  True for a caller that sleeps on the kick
      * fds. */
     bool want_kicks;
+
+    /* True to offer checksum and TCP segmentation offloads both ways
+     * (see "Offloads" below). */
+    bool net_offloads;
 };
 
 struct vhu_device;
@@ -297,6 +301,8 @@ struct vhu_vring_stats {
     uint64_t errors;            /* Invalid descriptors, oversized chains. */
     uint64_t notifications;     /* Call eventfd writes. */
     uint64_t logged;            /* Buffers used while dirty logging. */
+    uint64_t bad_offloads;      /* Frames dropped for their virtio-net
+                                 * header's offload fields. */
 };
 void vhu_device_vring_stats(const struct vhu_device *, unsigned int vring,
                             struct vhu_vring_stats *);
@@ -366,6 +372,74 @@ int vhu_dequeue_burst(struct vhu_device *, unsigned int qp,
                       vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
                       void **pkts, int max);
 
+/* Offloads
+ * ========
+ *
+ * With 'net_offloads' in its options the engine offers VIRTIO_NET_F_CSUM,
+ * HOST_TSO4, HOST_TSO6 and HOST_ECN (the guest may leave a frame's
+ * checksum to us and send TCP segments of up to 64 KB) and GUEST_CSUM,
+ * GUEST_TSO4, GUEST_TSO6 and GUEST_ECN (it may be given such frames).
+ *
+ * A frame's offload request is its virtio-net header without
+ * 'num_buffers'.  vhu_dequeue_burst_ol() returns the guest's, validated:
+ * only what was negotiated, only NEEDS_CSUM in 'flags' (DATA_VALID is
+ * ignored), checksum start and offset within the frame, GSO only with
+ * NEEDS_CSUM and a segment size, 'hdr_len' within the frame; a frame
+ * whose header breaks any of these is given back to the guest, dropped and
+ * counted in 'bad_offloads'.  Without CSUM negotiated the header is not
+ * read at all.  Whether the checksum start is where the frame's TCP or UDP
+ * header is, and whether a GSO frame is TCP over IPv4 or IPv6, the caller
+ * checks with vhu_net_parse(). */
+#define VHU_NET_HDR_F_NEEDS_CSUM 1
+#define VHU_NET_HDR_F_DATA_VALID 2
+#define VHU_NET_HDR_GSO_NONE 0
+#define VHU_NET_HDR_GSO_TCPV4 1
+#define VHU_NET_HDR_GSO_UDP 3
+#define VHU_NET_HDR_GSO_TCPV6 4
+#define VHU_NET_HDR_GSO_ECN 0x80
+
+struct vhu_net_offload {
+    uint8_t flags;              /* VHU_NET_HDR_F_*. */
+    uint8_t gso_type;           /* VHU_NET_HDR_GSO_*. */
+    uint16_t hdr_len;           /* Headers' length, a hint. */
+    uint16_t gso_size;          /* Payload bytes per segment. */
+    uint16_t csum_start;        /* Checksum from here to the end... */
+    uint16_t csum_offset;       /* ...stored this far after the start. */
+};
+
+/* As vhu_dequeue_burst(), and stores each returned packet's offload
+ * request in 'ols' (all zero for a frame with none). */
+int vhu_dequeue_burst_ol(struct vhu_device *, unsigned int qp,
+                         vhu_alloc_fn *alloc, vhu_free_fn *free_pkt,
+                         void *aux, void **pkts,
+                         struct vhu_net_offload *ols, int max);
+
+/* Where a frame's layers are, as vhu_net_parse() finds them. */
+struct vhu_net_layers {
+    uint16_t l3_ofs;            /* After the Ethernet header and VLANs. */
+    uint16_t l4_ofs;            /* 0 if not IPv4 or IPv6. */
+    uint16_t l4_len;            /* TCP header's length, or 8 for UDP. */
+    uint8_t ip_version;         /* 4, 6 or 0. */
+    uint8_t l4_proto;           /* IPPROTO_TCP, IPPROTO_UDP or other. */
+};
+
+/* Parses Ethernet (with up to two VLAN tags), IPv4 or IPv6 (no extension
+ * headers) and TCP or UDP from 'frame' ('len' bytes) into 'layers', and
+ * checks 'ol' against them: a checksum request must start at the TCP or
+ * UDP header and point at its checksum field, a GSO request must be TCP
+ * over the IP version it names, with whole headers.  Returns true if 'ol'
+ * fits the frame (always for no request). */
+bool vhu_net_parse(const void *frame, uint32_t len,
+                   const struct vhu_net_offload *ol,
+                   struct vhu_net_layers *layers);
+
+/* Completes the checksum that 'ol' (NEEDS_CSUM, within 'len') asks for:
+ * the Internet checksum of 'frame' from 'csum_start' to its end, the
+ * field at 'csum_start' + 'csum_offset' (which holds the pseudo-header's
+ * sum, as a driver leaves it) included, stored in that field. */
+void vhu_net_csum_fixup(void *frame, uint32_t len,
+                        const struct vhu_net_offload *ol);
+
 /* One frame to send to the guest. */
 struct vhu_frame {
     const void *data;
@@ -379,6 +453,16 @@ struct vhu_frame {
  * than VHU_MAX_FRAME_LEN are skipped and counted as errors. */
 int vhu_enqueue_burst(struct vhu_device *, unsigned int qp,
                       const struct vhu_frame *, int n);
+
+/* As vhu_enqueue_burst(), each frame with the offload request of the same
+ * index in 'ols' written into its virtio-net header.  A request the guest
+ * did not negotiate (NEEDS_CSUM without GUEST_CSUM, a GSO type without its
+ * GUEST_TSO4/6, ECN without GUEST_ECN) is never written: that frame is
+ * skipped and counted in 'bad_offloads' (the caller checks
+ * vhu_device_features() and completes checksums or segments first). */
+int vhu_enqueue_burst_ol(struct vhu_device *, unsigned int qp,
+                         const struct vhu_frame *,
+                         const struct vhu_net_offload *ols, int n);
 
 /* Reading messages from a socket, for callers.
  *

@@ -21,12 +21,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "net-offload.h"
 
 /* The virtio-net data path: frames from the guest's transmit queues
  * (dequeue, vring 2*qp+1) and into its receive queues (enqueue, vring
- * 2*qp), with the virtio-net header skipped on the way out and written on
- * the way in.  No offloads are negotiated, so the header carries nothing
- * but 'num_buffers'. */
+ * 2*qp), with the virtio-net header read on the way out (its offload
+ * request, if CSUM was negotiated; net-offload.c) and written on the way
+ * in ('num_buffers', and the caller's offload request). */
 
 /* Bytes of virtio-net header: struct virtio_net_hdr_mrg_rxbuf with
  * VERSION_1 or MRG_RXBUF, otherwise struct virtio_net_hdr. */
@@ -277,16 +278,36 @@ stage_heads(struct vhu_burst *b, struct stage *st, int n,
     return n;
 }
 
-/* See vhost-engine.h.  The handles stored in 'pkts' are the caller's. */
-int
-vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
-                  vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
-                  void **pkts, int max)
+/* Reads the offload request of the frame of 'len' bytes at 'head' (whose
+ * buffer 's' read ahead, if a single one) into 'ol'.  Returns 1 if it is
+ * valid, 0 if not, -1 if the ring broke. */
+static int
+tx_read_offload(struct vhu_burst *b, const struct stage *s, uint32_t len,
+                struct vhu_net_offload *ol)
 {
-    uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
+    uint8_t hdr[VHU_NET_HDR_OFFLOAD_LEN];
+
+    if (s->buf) {
+        memcpy(hdr, s->buf, sizeof hdr);
+    } else if (!tx_chain_copy(b, s->head, 0, hdr, sizeof hdr)) {
+        return -1;
+    }
+    return vhu_net_hdr_read(hdr, b->features, len, ol);
+}
+
+/* See vhost-engine.h.  The handles stored in 'pkts' are the caller's.
+ * Without 'ols', a checksum request is completed here and a GSO frame is
+ * dropped as a bad offload. */
+int
+vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
+                     vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
+                     void **pkts, struct vhu_net_offload *ols, int max)
+{
+    uint64_t n_good = 0, n_bytes = 0, n_errors = 0, n_bad_ol = 0;
     struct stage st[VHU_STAGE];
     struct vhu_burst b;
     bool stop = false;
+    bool host_ol;
     uint32_t hlen;
     int n = 0;
 
@@ -295,6 +316,7 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
         return 0;
     }
     hlen = net_hdr_len(b.features);
+    host_ol = vhu_net_host_offloads(b.features);
 
     while (!stop && n < max && b.done < b.n_avail) {
         int want = min_int(VHU_STAGE, min_int(max - n,
@@ -307,6 +329,7 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
         for (int k = 0; k < n_st; k++) {
             uint16_t head = st[k].head;
             uint64_t total = st[k].len;
+            struct vhu_net_offload ol;
             uint32_t len;
             void *data;
             void *pkt;
@@ -322,6 +345,21 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                 continue;
             }
             len = total - hlen;
+            memset(&ol, 0, sizeof ol);
+            if (host_ol) {
+                int r = tx_read_offload(&b, &st[k], len, &ol);
+
+                if (r < 0) {
+                    stop = true;
+                    break;
+                }
+                if (!r || (!ols && ol.gso_type)) {
+                    /* Give the buffer back and count the bad request. */
+                    n_bad_ol++;
+                    used[n_used++] = (struct vhu_used_elem) { head, 0 };
+                    continue;
+                }
+            }
             pkt = alloc(aux, len, &data);
             if (!pkt) {
                 stop = true;
@@ -334,6 +372,11 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
                 free_pkt(aux, pkt);
                 stop = true;
                 break;
+            }
+            if (ols) {
+                ols[n] = ol;
+            } else if (ol.flags) {
+                vhu_net_csum_fixup(data, len, &ol);
             }
             pkts[n++] = pkt;
             used[n_used++] = (struct vhu_used_elem) { head, 0 };
@@ -349,7 +392,19 @@ vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
     if (n_errors) {
         vhu_counter_add(&b.vr->stats.errors, n_errors);
     }
+    if (n_bad_ol) {
+        vhu_counter_add(&b.vr->stats.bad_offloads, n_bad_ol);
+    }
     return n;
+}
+
+int
+vhu_dequeue_burst(struct vhu_device *dev, unsigned int qp,
+                  vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
+                  void **pkts, int max)
+{
+    return vhu_dequeue_burst_ol(dev, qp, alloc, free_pkt, aux, pkts, NULL,
+                                max);
 }
 
 /* Enqueue (guest receive). */
@@ -371,9 +426,13 @@ struct rx_writer {
 };
 
 static void
-rx_writer_init(struct rx_writer *w, uint32_t hlen, const struct vhu_frame *f)
+rx_writer_init(struct rx_writer *w, uint32_t hlen, const struct vhu_frame *f,
+               const struct vhu_net_offload *ol)
 {
     net_hdr_init(w->hdr);
+    if (ol) {
+        vhu_net_hdr_write(w->hdr, ol);
+    }
     w->hlen = hlen;
     w->data = f->data;
     w->pos = 0;
@@ -524,13 +583,13 @@ rx_check_chain(struct vhu_burst *b, uint16_t head, uint32_t need,
  * Returns 1 if it was copied, 0 if there is not enough room (nothing is
  * committed), -1 if the ring broke. */
 static int
-rx_one(struct vhu_burst *b, const struct vhu_frame *f, uint32_t hlen,
-       bool mergeable)
+rx_one(struct vhu_burst *b, const struct vhu_frame *f,
+       const struct vhu_net_offload *ol, uint32_t hlen, bool mergeable)
 {
     struct rx_writer w;
     uint16_t nbufs = 0;
 
-    rx_writer_init(&w, hlen, f);
+    rx_writer_init(&w, hlen, f, ol);
     while (w.pos < w.total) {
         uint32_t written;
         uint64_t cap;
@@ -579,14 +638,24 @@ rx_write_header(uint8_t *dst, const uint8_t *hdr, uint32_t hlen)
     }
 }
 
-/* See vhost-engine.h.  A frame longer than VHU_MAX_FRAME_LEN counts as
- * handled (an error) in the return value, so that the caller's "rest" is
- * always a suffix of 'frames'. */
-int
-vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
-                  const struct vhu_frame *frames, int n)
+/* Returns the offload request of frame 'i' to write, or NULL if none:
+ * 'ols' may be NULL, and most of its entries ask for nothing. */
+static inline const struct vhu_net_offload *
+rx_offload(const struct vhu_net_offload *ols, int i)
 {
-    uint64_t n_good = 0, n_bytes = 0, n_errors = 0;
+    return (ols && (ols[i].flags | ols[i].gso_type)) ? &ols[i] : NULL;
+}
+
+/* See vhost-engine.h.  A frame longer than VHU_MAX_FRAME_LEN, or with an
+ * offload request the guest cannot take, counts as handled (an error) in
+ * the return value, so that the caller's "rest" is always a suffix of
+ * 'frames'. */
+int
+vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
+                     const struct vhu_frame *frames,
+                     const struct vhu_net_offload *ols, int n)
+{
+    uint64_t n_good = 0, n_bytes = 0, n_errors = 0, n_bad_ol = 0;
     uint8_t hdr[VHU_NET_HDR_LEN_MRG];
     struct stage st[VHU_STAGE];
     struct vhu_burst b;
@@ -621,15 +690,28 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
          * let more of those lines be on their way at once. */
         for (; i < n && m < n_st; i++) {
             const struct vhu_frame *f = &frames[i];
+            const struct vhu_net_offload *ol = rx_offload(ols, i);
 
             if (__builtin_expect(f->len > VHU_MAX_FRAME_LEN, 0)) {
                 n_errors++;
                 continue;
             }
+            if (ol && !vhu_net_hdr_allowed(ol, b.features, f->len)) {
+                n_bad_ol++;
+                continue;
+            }
             if (!rx_fits_single(&st[m], hlen, f)) {
                 break;
             }
-            rx_write_header(st[m].buf, hdr, hlen);
+            if (ol) {
+                uint8_t ol_hdr[VHU_NET_HDR_LEN_MRG];
+
+                memcpy(ol_hdr, hdr, sizeof ol_hdr);
+                vhu_net_hdr_write(ol_hdr, ol);
+                rx_write_header(st[m].buf, ol_hdr, hlen);
+            } else {
+                rx_write_header(st[m].buf, hdr, hlen);
+            }
             frame_of[m++] = i;
         }
         for (int k = 0; k < m; k++) {
@@ -650,7 +732,8 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
         /* Frame 'i' did not fit its buffer read ahead: the general path
          * (several mergeable buffers, a chain), then read heads again. */
         if (i < n && m < n_st) {
-            if (rx_one(&b, &frames[i], hlen, mergeable) > 0) {
+            if (rx_one(&b, &frames[i], rx_offload(ols, i), hlen,
+                       mergeable) > 0) {
                 n_good++;
                 n_bytes += frames[i].len;
                 i++;
@@ -659,9 +742,19 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
             }
         }
     }
-    /* Frames too long at the end count as handled too. */
-    while (!stop && i < n && frames[i].len > VHU_MAX_FRAME_LEN) {
-        n_errors++;
+    /* Frames too long, or with requests the guest cannot take, at the end
+     * count as handled too. */
+    while (!stop && i < n) {
+        const struct vhu_net_offload *ol = rx_offload(ols, i);
+
+        if (frames[i].len > VHU_MAX_FRAME_LEN) {
+            n_errors++;
+        } else if (ol && !vhu_net_hdr_allowed(ol, b.features,
+                                              frames[i].len)) {
+            n_bad_ol++;
+        } else {
+            break;
+        }
         i++;
     }
     vhu_burst_end(&b);
@@ -670,7 +763,17 @@ vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
     if (n_errors) {
         vhu_counter_add(&b.vr->stats.errors, n_errors);
     }
+    if (n_bad_ol) {
+        vhu_counter_add(&b.vr->stats.bad_offloads, n_bad_ol);
+    }
     return i;
+}
+
+int
+vhu_enqueue_burst(struct vhu_device *dev, unsigned int qp,
+                  const struct vhu_frame *frames, int n)
+{
+    return vhu_enqueue_burst_ol(dev, qp, frames, NULL, n);
 }
 
 /* Counts 'n' frames the caller dropped for the guest's receive queue of

@@ -25,12 +25,14 @@ FUZZ_ENGINE_SRC = \
 	datapath/log.c \
 	datapath/memory.c \
 	datapath/message.c \
+	datapath/net-offload.c \
 	datapath/rx-notify.c \
 	datapath/virtio-net.c \
 	datapath/virtqueue.c
 FUZZ_ENGINE_HDR = \
 	datapath/device-private.h \
 	datapath/log.h \
+	datapath/net-offload.h \
 	datapath/vhost-engine.h \
 	datapath/vhost-user-protocol.h \
 	datapath/virtqueue.h

@@ -133,6 +133,10 @@ fe_add_region(struct fe *fe, uint64_t gpa, uint64_t size,
  * suppress them (a polling caller, the default). */
 bool fe_want_kicks;
 
+/* Devices created from now on offer offloads (options.net_offloads) if
+ * true. */
+bool fe_net_offloads;
+
 /* Creates guest memory and a device with 'max_qp' queue pairs. */
 void
 fe_init(struct fe *fe, unsigned int max_qp)
@@ -143,6 +147,7 @@ fe_init(struct fe *fe, unsigned int max_qp)
         .min_mtu = 68,
         .max_mtu = 9000,
         .want_kicks = fe_want_kicks,
+        .net_offloads = fe_net_offloads,
     };
 
     memset(fe, 0, sizeof *fe);
@@ -513,7 +518,7 @@ fe_post_rx(struct fe *fe, unsigned int i, uint64_t buf_gpa, uint32_t len)
     fe_publish(fe, i, fe_add_chain(fe, i, &buf_gpa, &len, 1, true));
 }
 
-static void *
+void *
 test_alloc(void *aux, uint32_t len, void **data)
 {
     struct test_pkt *pkt = malloc(sizeof *pkt + len + 1);
@@ -543,7 +548,7 @@ fe_dequeue(struct fe *fe, unsigned int qp, struct test_pkt **pkts, int max)
 
 static const struct test *const test_tables[] = {
     message_tests, memory_tests, virtqueue_tests, dirty_log_tests,
-    ctrl_tests,
+    ctrl_tests, offload_tests,
 };
 
 static const struct test *

@@ -48,6 +48,7 @@ extern const struct test memory_tests[];
 extern const struct test virtqueue_tests[];
 extern const struct test dirty_log_tests[];
 extern const struct test ctrl_tests[];
+extern const struct test offload_tests[];
 
 /* Guest memory: one memfd, 'GUEST_SIZE' bytes, seen at 'map' here. */
 #define GUEST_SIZE (1024 * 1024)
@@ -97,6 +98,7 @@ struct fe_opts {
 
 /* Harness. */
 extern bool fe_want_kicks;
+extern bool fe_net_offloads;
 void fe_init(struct fe *, unsigned int max_qp);
 void fe_setup(struct fe *, const struct fe_opts *);
 void fe_destroy(struct fe *);
@@ -140,6 +142,7 @@ struct test_pkt {
 };
 int fe_dequeue(struct fe *, unsigned int qp, struct test_pkt **pkts,
                int max);
+void *test_alloc(void *aux, uint32_t len, void **data);
 void test_free(void *aux, void *pkt);
 
 /* Misc. */

@@ -30,11 +30,14 @@
  * The harness plays a well-behaved frontend that sets up one queue pair
  * over a valid memory table, then lets the input play a hostile guest: the
  * input's first bytes choose the features (EVENT_IDX, MRG_RXBUF,
- * INDIRECT_DESC, VERSION_1, LOG_ALL), the ring size, the layout of one or
+ * INDIRECT_DESC, VERSION_1, LOG_ALL, the offloads), the ring size, the layout of one or
  * two memory regions and the frames to enqueue; the rest is written
  * verbatim into guest memory, from guest physical address 0, where both
  * rings (receive, then transmit) live: descriptors, available and used
- * rings, buffers.  Then the engine runs dequeue and enqueue bursts.
+ * rings, buffers.  Then the engine runs dequeue and enqueue bursts.  With
+ * the offloads, each dequeued frame's request is parsed against the frame
+ * and its checksum completed, and the requests go back out with the
+ * frames enqueued.
  *
  * Guest memory is one memfd, larger than the regions it declares: the
  * bytes before, between and after the regions are filled with a canary
@@ -61,6 +64,7 @@ struct layout {
     uint16_t frame_len[4];
     uint32_t log_size;          /* 0: no dirty log. */
     bool ctrl;                  /* A control queue on vring 1's rings. */
+    bool offloads;              /* Offered and negotiated. */
 };
 
 static uint64_t
@@ -148,6 +152,17 @@ decode_layout(struct fuzz_input *in, struct layout *l)
          * whose chains it then reads as commands too. */
         l->ctrl = true;
         l->features |= VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ);
+    }
+    if (rounds & 0x40) {
+        l->offloads = true;
+        l->features |= (VHU_BIT(VHU_VIRTIO_NET_F_CSUM)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_HOST_TSO4)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_HOST_TSO6)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_HOST_ECN)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_CSUM)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_TSO4)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_TSO6)
+                        | VHU_BIT(VHU_VIRTIO_NET_F_GUEST_ECN));
     }
     for (int i = 0; i < 4; i++) {
         l->frame_len[i] = fuzz_u16(in);
@@ -266,12 +281,29 @@ check_canaries(const struct layout *l, const uint8_t *mem,
     }
 }
 
+/* A dequeued frame that knows its length. */
+struct rings_pkt {
+    uint32_t len;
+    uint8_t data[];
+};
+
+static void *
+rings_alloc(void *aux, uint32_t len, void **data)
+{
+    struct rings_pkt *pkt = malloc(sizeof *pkt + (len ? len : 1));
+
+    (void) aux;
+    pkt->len = len;
+    *data = pkt->data;
+    return pkt;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct vhu_device_options opts = {
+    struct vhu_device_options opts = {
         .name = "fuzz",
         .max_queue_pairs = 1,
         .min_mtu = 68,
@@ -330,6 +362,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(logmem + 64, 0, l.log_size);
     }
 
+    opts.net_offloads = l.offloads;
     dev = vhu_device_create(&opts);
     if (!dev) {
         fuzz_fail("vhu_device_create failed");
@@ -341,18 +374,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         frames[i].len = l.frame_len[i];
     }
     for (unsigned int r = 0; r < l.rounds; r++) {
+        struct vhu_net_offload ols[32], out_ols[4];
         void *pkts[32];
         int n;
 
         if (l.ctrl) {
             vhu_device_run_ctrl(dev);
         }
-        n = vhu_dequeue_burst(dev, 0, fuzz_alloc, fuzz_free, NULL, pkts, 32);
+        n = vhu_dequeue_burst_ol(dev, 0, rings_alloc, fuzz_free, NULL, pkts,
+                                 ols, 32);
 
+        memset(out_ols, 0, sizeof out_ols);
         for (int i = 0; i < n; i++) {
-            free(pkts[i]);
+            struct rings_pkt *pkt = pkts[i];
+            struct vhu_net_layers layers;
+
+            vhu_net_parse(pkt->data, pkt->len, &ols[i], &layers);
+            vhu_net_csum_fixup(pkt->data, pkt->len, &ols[i]);
+            if (i < 4) {
+                out_ols[i] = ols[i];
+            }
+            free(pkt);
         }
-        vhu_enqueue_burst(dev, 0, frames, 4);
+        vhu_enqueue_burst_ol(dev, 0, frames, out_ols, 4);
     }
     check_canaries(&l, mem, logmem);
 

@@ -353,6 +353,34 @@ def rings_seeds():
         r.avail_ring(RX, [0, 1])
         seeds['one-frame-' + name] = r.data()
 
+    # Offloads (rounds bit 64): a TCP/IPv4 frame whose checksum is left to
+    # the back-end, a TSO frame, a header split from its frame.
+    def tcp_frame(n):
+        eth = bytes(12) + b'\x08\x00'
+        ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, n - 14, 0, 0, 64, 6, 0,
+                         bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+        tcp = struct.pack('!HHIIBBHHH', 1, 2, 0, 0, 5 << 4, 0x18, 1024,
+                          0x1234, 0)
+        return eth + ip + tcp + bytes((i * 3) & 0xff for i in range(n - 54))
+
+    r = Rings(features=8 | 2, rounds=2 | 64, frames=(60, 1514, 9000, 0))
+    b = r.buffers
+    r.write(b, struct.pack('<BBHHHHH', 1, 0, 0, 0, 34, 16, 0)
+            + tcp_frame(200))
+    r.desc_entry(TX, 0, b, 12 + 200)
+    r.write(b + 0x400, struct.pack('<BBHHHHH', 1, 1, 54, 1448, 34, 16, 0)
+            + tcp_frame(3000))
+    r.desc_entry(TX, 1, b + 0x400, 12 + 3000)
+    r.write(b + 0x1000, struct.pack('<BBHHHHH', 1, 0, 0, 0, 34, 16, 0))
+    r.write(b + 0x1100, tcp_frame(100))
+    r.desc_entry(TX, 2, b + 0x1000, 12, NEXT, 3)
+    r.desc_entry(TX, 3, b + 0x1100, 100)
+    r.avail_ring(TX, [0, 1, 2])
+    for i in range(8):
+        r.desc_entry(RX, 4 + i, b + 0x1200 + 0x100 * i, 0x100, WRITE)
+    r.avail_ring(RX, list(range(4, 12)))
+    seeds['offloads'] = r.data()
+
     # Header in its own descriptor, frame split over three.
     r = Rings(features=8 | 1)
     b = r.buffers
