@@ -306,3 +306,122 @@ vhu_net_csum_fixup(void *frame, uint32_t len,
     }
     memcpy(p + ol->csum_start + ol->csum_offset, &csum, sizeof csum);
 }
+
+/* Segmentation. */
+
+static void
+put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = v >> 8;
+    p[1] = v;
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+    return ((uint32_t) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = v >> 24;
+    p[1] = v >> 16;
+    p[2] = v >> 8;
+    p[3] = v;
+}
+
+#define TCP_FIN 0x01
+#define TCP_PSH 0x08
+#define TCP_CWR 0x80
+
+uint32_t
+vhu_net_segment_max_len(const struct vhu_net_offload *ol,
+                        const struct vhu_net_layers *l)
+{
+    return (uint32_t) l->l4_ofs + l->l4_len + ol->gso_size;
+}
+
+/* Stores the checksum of TCP segment 'seg' ('len' bytes, layers 'l'):
+ * the pseudo-header's sum, then the header and payload's. */
+static void
+tcp_csum(uint8_t *seg, uint32_t len, const struct vhu_net_layers *l)
+{
+    uint8_t *tcp = seg + l->l4_ofs;
+    uint32_t tcp_len = len - l->l4_ofs;
+    uint8_t pseudo[8];
+    uint64_t sum;
+    uint16_t csum;
+
+    put_be32(pseudo, tcp_len);
+    put_be32(pseudo + 4, IPPROTO_TCP);
+    if (l->ip_version == 4) {
+        sum = csum_add(seg + l->l3_ofs + 12, 8);
+    } else {
+        sum = csum_add(seg + l->l3_ofs + 8, 32);
+    }
+    sum += csum_add(pseudo, sizeof pseudo);
+    memset(tcp + 16, 0, 2);
+    sum += csum_add(tcp, tcp_len);
+    csum = ~csum_fold(sum);
+    memcpy(tcp + 16, &csum, sizeof csum);
+}
+
+unsigned int
+vhu_net_segment(const void *frame_, uint32_t len,
+                const struct vhu_net_offload *ol,
+                const struct vhu_net_layers *l, void *scratch_,
+                vhu_segment_fn *emit, void *aux)
+{
+    const uint8_t *frame = frame_;
+    uint8_t *seg = scratch_;
+    uint32_t hdrs = (uint32_t) l->l4_ofs + l->l4_len;
+    uint32_t payload, ofs, seq;
+    uint16_t ip_id = 0;
+    unsigned int n = 0;
+    uint8_t flags;
+
+    if (!(ol->gso_type & ~VHU_NET_HDR_GSO_ECN) || !ol->gso_size
+        || l->l4_proto != IPPROTO_TCP || !l->l4_len || hdrs > len
+        || (l->ip_version != 4 && l->ip_version != 6)) {
+        return 0;
+    }
+    payload = len - hdrs;
+    seq = get_be32(frame + l->l4_ofs + 4);
+    flags = frame[l->l4_ofs + 13];
+    if (l->ip_version == 4) {
+        ip_id = get_be16(frame + l->l3_ofs + 4);
+    }
+
+    ofs = 0;
+    do {
+        uint32_t chunk = payload - ofs < ol->gso_size ? payload - ofs
+                                                      : ol->gso_size;
+        uint32_t seg_len = hdrs + chunk;
+        bool first = !ofs, last = ofs + chunk >= payload;
+        uint8_t *ip = seg + l->l3_ofs, *tcp = seg + l->l4_ofs;
+
+        memcpy(seg, frame, hdrs);
+        memcpy(seg + hdrs, frame + hdrs + ofs, chunk);
+        if (l->ip_version == 4) {
+            uint32_t ihl = l->l4_ofs - l->l3_ofs;
+            uint16_t csum;
+
+            put_be16(ip + 2, seg_len - l->l3_ofs);
+            put_be16(ip + 4, ip_id + n);
+            memset(ip + 10, 0, 2);
+            csum = ~csum_fold(csum_add(ip, ihl));
+            memcpy(ip + 10, &csum, sizeof csum);
+        } else {
+            put_be16(ip + 4, seg_len - l->l4_ofs);
+        }
+        put_be32(tcp + 4, seq + ofs);
+        tcp[13] = flags & ~((last ? 0 : TCP_FIN | TCP_PSH)
+                            | (first ? 0 : TCP_CWR));
+        tcp_csum(seg, seg_len, l);
+        emit(aux, seg, seg_len);
+        n++;
+        ofs += chunk;
+    } while (ofs < payload);
+    return n;
+}

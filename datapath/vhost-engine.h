@@ -440,6 +440,24 @@ bool vhu_net_parse(const void *frame, uint32_t len,
 void vhu_net_csum_fixup(void *frame, uint32_t len,
                         const struct vhu_net_offload *ol);
 
+/* Splits TCP 'frame' ('len' bytes), whose GSO request 'ol' fits it
+ * (vhu_net_parse() returned true and filled 'layers'), into segments of at
+ * most 'ol->gso_size' payload bytes, as the device that the request was
+ * meant for would have: each segment is a whole frame with the original
+ * headers, its IPv4 total length, identification (one more per segment)
+ * and header checksum, or IPv6 payload length, its TCP sequence number, FIN
+ * and PSH only on the last segment and CWR only on the first, and its TCP
+ * checksum complete.  Builds each segment in 'scratch' (at least
+ * vhu_net_segment_max_len() bytes) and passes it to 'emit'.  Returns the
+ * number of segments, or 0 if the request does not fit the frame. */
+typedef void vhu_segment_fn(void *aux, const void *segment, uint32_t len);
+uint32_t vhu_net_segment_max_len(const struct vhu_net_offload *ol,
+                                 const struct vhu_net_layers *layers);
+unsigned int vhu_net_segment(const void *frame, uint32_t len,
+                             const struct vhu_net_offload *ol,
+                             const struct vhu_net_layers *layers,
+                             void *scratch, vhu_segment_fn *emit, void *aux);
+
 /* One frame to send to the guest. */
 struct vhu_frame {
     const void *data;

@@ -542,7 +542,133 @@ test_ol_rx_write(void)
     }
 }
 
+/* Segments collected by collect_segment(). */
+struct segments {
+    unsigned int n;
+    uint8_t *data[64];
+    uint32_t len[64];
+};
+
+static void
+collect_segment(void *aux, const void *seg, uint32_t len)
+{
+    struct segments *s = aux;
+
+    CHECK(s->n < 64, "too many segments");
+    s->data[s->n] = malloc(len);
+    memcpy(s->data[s->n], seg, len);
+    s->len[s->n++] = len;
+}
+
+static uint16_t
+get_be16(const uint8_t *p)
+{
+    return (p[0] << 8) | p[1];
+}
+
+static uint32_t
+get_be32(const uint8_t *p)
+{
+    return ((uint32_t) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+}
+
+/* Segments a TCP frame of 'len' bytes ('ipv6', 'vlans') with GSO size
+ * 'mss' and checks every segment against what the device would send. */
+static void
+check_segment(uint32_t len, bool ipv6, int vlans, uint16_t mss)
+{
+    static uint8_t f[20000], scratch[20000];
+    struct vhu_net_offload ol = {
+        .flags = VHU_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = ipv6 ? VHU_NET_HDR_GSO_TCPV6 : VHU_NET_HDR_GSO_TCPV4,
+        .gso_size = mss, .csum_offset = 16,
+    };
+    struct segments segs = { .n = 0 };
+    struct vhu_net_layers l;
+    uint32_t hdrs, payload, ofs = 0, seq;
+    unsigned int n, want;
+
+    ol.csum_start = build_frame(f, len, ipv6, true, vlans);
+    f[ol.csum_start + 13] = 0x18 | 0x01 | 0x80;   /* ACK PSH FIN CWR. */
+    put_be16(f + ol.csum_start - (ipv6 ? 40 : 20) + (ipv6 ? 0 : 4),
+             ipv6 ? 0x6000 : 0xfffe);                /* IPv4 id wraps. */
+    CHECK(vhu_net_parse(f, len, &ol, &l), "request does not fit");
+    CHECK(vhu_net_segment_max_len(&ol, &l) <= sizeof scratch, "scratch");
+    hdrs = l.l4_ofs + l.l4_len;
+    payload = len - hdrs;
+    want = payload ? (payload + mss - 1) / mss : 1;
+    seq = get_be32(f + l.l4_ofs + 4);
+    n = vhu_net_segment(f, len, &ol, &l, scratch, collect_segment, &segs);
+    CHECK(n == want && segs.n == want, "%u segments, expected %u", n, want);
+    for (unsigned int i = 0; i < n; i++) {
+        const uint8_t *s = segs.data[i];
+        const uint8_t *ip = s + l.l3_ofs, *tcp = s + l.l4_ofs;
+        uint32_t chunk = segs.len[i] - hdrs;
+        uint8_t flags = tcp[13];
+
+        CHECK(chunk <= mss && (chunk == mss || i == n - 1),
+              "segment %u: %"PRIu32" payload bytes", i, chunk);
+        CHECK(!memcmp(s, f, l.l3_ofs), "segment %u: Ethernet header", i);
+        if (ipv6) {
+            CHECK(get_be16(ip + 4) == segs.len[i] - l.l4_ofs,
+                  "segment %u: IPv6 payload length", i);
+        } else {
+            CHECK(get_be16(ip + 2) == segs.len[i] - l.l3_ofs,
+                  "segment %u: IPv4 total length", i);
+            CHECK(get_be16(ip + 4) == (uint16_t) (0xfffe + i),
+                  "segment %u: IPv4 id %u", i, get_be16(ip + 4));
+            CHECK(ref_csum(ip, 20, 0) == 0xffff,
+                  "segment %u: IPv4 header checksum", i);
+        }
+        CHECK(get_be32(tcp + 4) == seq + ofs, "segment %u: sequence", i);
+        CHECK((flags & 0x10) && !(flags & 0x01) == (i != n - 1)
+              && !(flags & 0x08) == (i != n - 1)
+              && !(flags & 0x80) == (i != 0),
+              "segment %u of %u: flags %#x", i, n, flags);
+        CHECK(l4_csum_ok(s, segs.len[i], l.l4_ofs, ipv6, true),
+              "segment %u: TCP checksum", i);
+        CHECK(!memcmp(s + hdrs, f + hdrs + ofs, chunk),
+              "segment %u: payload", i);
+        ofs += chunk;
+        free(segs.data[i]);
+    }
+    CHECK(ofs == payload, "%"PRIu32" payload bytes, expected %"PRIu32, ofs,
+          payload);
+}
+
+/* Software segmentation: IPv4 and IPv6, with VLANs, a last short segment,
+ * exact multiples, a frame that needs one segment, no payload. */
+static void
+test_ol_segment(void)
+{
+    check_segment(10054, false, 0, 1448);
+    check_segment(10074, true, 1, 1428);
+    check_segment(54 + 4 * 1000, false, 2, 1000);
+    check_segment(600, false, 0, 1448);
+    check_segment(54, false, 0, 1448);
+    check_segment(20000, true, 0, 9000 - 74);
+
+    /* Requests that do not fit are refused. */
+    {
+        static uint8_t f[2000], scratch[4000];
+        struct vhu_net_offload ol = {
+            .flags = VHU_NET_HDR_F_NEEDS_CSUM, .csum_offset = 6,
+        };
+        struct segments segs = { .n = 0 };
+        struct vhu_net_layers l;
+
+        ol.csum_start = build_frame(f, sizeof f, false, false, 0);
+        vhu_net_parse(f, sizeof f, &ol, &l);
+        ol.gso_type = VHU_NET_HDR_GSO_TCPV4;
+        ol.gso_size = 1000;
+        CHECK(!vhu_net_segment(f, sizeof f, &ol, &l, scratch,
+                               collect_segment, &segs) && !segs.n,
+              "UDP segmented");
+    }
+}
+
 const struct test offload_tests[] = {
+    { "ol-segment", test_ol_segment },
     { "ol-offered", test_ol_offered },
     { "ol-tx-valid", test_ol_tx_valid },
     { "ol-tx-invalid", test_ol_tx_invalid },

@@ -35,9 +35,9 @@
  * verbatim into guest memory, from guest physical address 0, where both
  * rings (receive, then transmit) live: descriptors, available and used
  * rings, buffers.  Then the engine runs dequeue and enqueue bursts.  With
- * the offloads, each dequeued frame's request is parsed against the frame
- * and its checksum completed, and the requests go back out with the
- * frames enqueued.
+ * the offloads, each dequeued frame's request is parsed against the frame,
+ * a TCP GSO frame segmented, its checksum completed, and the requests go
+ * back out with the frames enqueued.
  *
  * Guest memory is one memfd, larger than the regions it declares: the
  * bytes before, between and after the regions are filled with a canary
@@ -298,6 +298,18 @@ rings_alloc(void *aux, uint32_t len, void **data)
     return pkt;
 }
 
+static void
+count_segment(void *aux, const void *segment, uint32_t len)
+{
+    unsigned int *n = aux;
+
+    (void) segment;
+    if (len > 65536 + 200) {
+        fuzz_fail("segment of %u bytes", (unsigned int) len);
+    }
+    (*n)++;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -375,6 +387,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (unsigned int r = 0; r < l.rounds; r++) {
         struct vhu_net_offload ols[32], out_ols[4];
+        unsigned int n_segments = 0;
         void *pkts[32];
         int n;
 
@@ -389,7 +402,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             struct rings_pkt *pkt = pkts[i];
             struct vhu_net_layers layers;
 
-            vhu_net_parse(pkt->data, pkt->len, &ols[i], &layers);
+            if (vhu_net_parse(pkt->data, pkt->len, &ols[i], &layers)
+                && ols[i].gso_type) {
+                static uint8_t scratch[2 * 65536];
+
+                if (vhu_net_segment_max_len(&ols[i], &layers)
+                    > sizeof scratch) {
+                    fuzz_fail("segment longer than a frame");
+                }
+                vhu_net_segment(pkt->data, pkt->len, &ols[i], &layers,
+                                scratch, count_segment, &n_segments);
+            }
             vhu_net_csum_fixup(pkt->data, pkt->len, &ols[i]);
             if (i < 4) {
                 out_ols[i] = ols[i];
