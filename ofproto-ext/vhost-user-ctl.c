@@ -72,6 +72,14 @@ static const int rebump_delays[] = { 200, 1000, 4000 };
  * the others. */
 #define MAX_READS_PER_RUN 16
 
+/* An RCU grace period that the control thread waits for without blocking:
+ * the RCU thread marks it elapsed and wakes the control thread. */
+struct vhost_grace {
+    struct vhost_user_conn *conn;    /* Set at creation. */
+    bool pending;                    /* Control thread only. */
+    atomic_bool elapsed;             /* Written by the RCU thread. */
+};
+
 struct vhost_user_conn {
     struct ovs_list node;            /* In 'conns', under 'conns_mutex'. */
     struct ovs_refcount ref;         /* The owner's + pending grace's. */
@@ -91,16 +99,12 @@ struct vhost_user_conn {
     int last_connect_error;          /* Client: last errno logged. */
     uint64_t last_change_seq;        /* vhu_device_change_seq() seen. */
     struct vhu_reader reader;        /* Message framing of 'fd'. */
-    bool grace_pending;              /* Waiting for an RCU grace period. */
+    struct vhost_grace grace;        /* The engine's grace periods. */
     bool retired_during_grace;       /* Needs one more grace period. */
-    bool tx_grace_pending;           /* The transmit map's grace period. */
+    struct vhost_grace tx_grace;     /* The transmit map's. */
     int n_rebumps;                   /* Repeats of the last change so far. */
     long long int rebump_at;         /* When to repeat a state change, or
                                       * LLONG_MAX. */
-
-    /* Written by the RCU thread, read by the control thread. */
-    atomic_bool grace_elapsed;
-    atomic_bool tx_grace_elapsed;
 
     /* For any thread. */
     atomic_bool connected;
@@ -326,8 +330,10 @@ vhost_user_conn_create(struct netdev *netdev, struct vhu_device *vdev,
     conn->backoff_ms = RECONNECT_MIN_MS;
     conn->last_change_seq = vhu_device_change_seq(vdev);
     conn->rebump_at = LLONG_MAX;
-    atomic_init(&conn->grace_elapsed, false);
-    atomic_init(&conn->tx_grace_elapsed, false);
+    conn->grace.conn = conn;
+    atomic_init(&conn->grace.elapsed, false);
+    conn->tx_grace.conn = conn;
+    atomic_init(&conn->tx_grace.elapsed, false);
     atomic_init(&conn->connected, false);
     atomic_init(&conn->n_connects, 0);
 
@@ -390,62 +396,62 @@ vhost_user_conn_n_connects(const struct vhost_user_conn *conn)
 /* Control thread. */
 
 /* The RCU thread calls this once every thread has quiesced since
- * vhost_conn_start_grace() asked for it. */
+ * vhost_grace_start() asked for it. */
 static void
-vhost_conn_grace_elapsed(struct vhost_user_conn *conn)
+vhost_grace_elapsed(struct vhost_grace *g)
 {
-    atomic_store(&conn->grace_elapsed, true);
+    atomic_store(&g->elapsed, true);
     seq_change(ctl_seq);
-    vhost_conn_unref(conn);
+    vhost_conn_unref(g->conn);
+}
+
+static void
+vhost_grace_start(struct vhost_grace *g)
+{
+    COVERAGE_INC(vhost_user_grace);
+    g->pending = true;
+    atomic_store(&g->elapsed, false);
+    ovs_refcount_ref(&g->conn->ref);
+    ovsrcu_postpone(vhost_grace_elapsed, g);
+}
+
+/* Returns true, once, when the grace period started on 'g' has elapsed:
+ * what PMD threads did before then happened before what the caller does
+ * next. */
+static bool
+vhost_grace_take(struct vhost_grace *g)
+{
+    bool elapsed;
+
+    if (!g->pending) {
+        return false;
+    }
+    atomic_read(&g->elapsed, &elapsed);
+    if (elapsed) {
+        VHOST_TSAN_ACQUIRE(&vhost_tsan_rcu);
+        g->pending = false;
+    }
+    return elapsed;
 }
 
 static void
 vhost_conn_start_grace(struct vhost_user_conn *conn)
 {
-    COVERAGE_INC(vhost_user_grace);
-    conn->grace_pending = true;
     conn->retired_during_grace = false;
-    atomic_store(&conn->grace_elapsed, false);
-    ovs_refcount_ref(&conn->ref);
-    ovsrcu_postpone(vhost_conn_grace_elapsed, conn);
+    vhost_grace_start(&conn->grace);
 }
 
-/* The transmit map's grace periods (netdev_vhost_user_tx_run()) are apart
- * from the engine's, so that they never hold the frontend's messages. */
-static void
-vhost_conn_tx_grace_elapsed(struct vhost_user_conn *conn)
-{
-    atomic_store(&conn->tx_grace_elapsed, true);
-    seq_change(ctl_seq);
-    vhost_conn_unref(conn);
-}
-
-static void
-vhost_conn_start_tx_grace(struct vhost_user_conn *conn)
-{
-    COVERAGE_INC(vhost_user_grace);
-    conn->tx_grace_pending = true;
-    atomic_store(&conn->tx_grace_elapsed, false);
-    ovs_refcount_ref(&conn->ref);
-    ovsrcu_postpone(vhost_conn_tx_grace_elapsed, conn);
-}
-
-/* Runs the port's transmit map (see netdev_vhost_user_tx_run()). */
+/* Runs the port's transmit map (see netdev_vhost_user_tx_run()), with
+ * grace periods apart from the engine's, so that they never hold the
+ * frontend's messages. */
 static void
 vhost_conn_run_tx_map(struct vhost_user_conn *conn)
 {
-    bool elapsed = false;
+    bool elapsed = vhost_grace_take(&conn->tx_grace);
 
-    if (conn->tx_grace_pending) {
-        atomic_read(&conn->tx_grace_elapsed, &elapsed);
-        if (elapsed) {
-            VHOST_TSAN_ACQUIRE(&vhost_tsan_rcu);
-            conn->tx_grace_pending = false;
-        }
-    }
     if (netdev_vhost_user_tx_run(conn->netdev, elapsed)
-        && !conn->tx_grace_pending) {
-        vhost_conn_start_tx_grace(conn);
+        && !conn->tx_grace.pending) {
+        vhost_grace_start(&conn->tx_grace);
     }
 }
 
@@ -484,7 +490,7 @@ vhost_conn_close(struct vhost_user_conn *conn, const char *reason)
     vhu_reader_reset(&conn->reader);
     atomic_store(&conn->connected, false);
     vhu_device_disconnect(conn->vdev);
-    if (conn->grace_pending) {
+    if (conn->grace.pending) {
         conn->retired_during_grace = true;
     }
     conn->next_connect = time_msec() + RECONNECT_MIN_MS;
@@ -632,13 +638,9 @@ vhost_conn_send(struct vhost_user_conn *conn)
 static void
 vhost_conn_run(struct vhost_user_conn *conn)
 {
-    bool elapsed;
     uint64_t seq;
 
-    atomic_read(&conn->grace_elapsed, &elapsed);
-    if (conn->grace_pending && elapsed) {
-        VHOST_TSAN_ACQUIRE(&vhost_tsan_rcu);
-        conn->grace_pending = false;
+    if (vhost_grace_take(&conn->grace)) {
         if (conn->retired_during_grace) {
             /* Something was retired after this grace period began: PMD
              * threads may have used it since.  Wait for another one. */
@@ -656,14 +658,14 @@ vhost_conn_run(struct vhost_user_conn *conn)
         int error = 0;
 
         error = vhost_conn_send(conn);
-        if (!error && !conn->grace_pending
+        if (!error && !conn->grace.pending
             && !vhost_conn_has_output(conn)) {
             error = vhost_conn_recv(conn);
             if (!error) {
                 error = vhost_conn_send(conn);
             }
         }
-        if (!error && !conn->grace_pending
+        if (!error && !conn->grace.pending
             && vhu_device_run_ctrl(conn->vdev)) {
             /* More control commands than one call answers. */
             poll_immediate_wake();
@@ -688,7 +690,7 @@ vhost_conn_run(struct vhost_user_conn *conn)
         vhost_conn_try_accept(conn);
     }
 
-    if (!conn->grace_pending && vhu_device_wants_grace(conn->vdev)) {
+    if (!conn->grace.pending && vhu_device_wants_grace(conn->vdev)) {
         vhost_conn_start_grace(conn);
     }
 
@@ -721,13 +723,13 @@ vhost_conn_wait(const struct vhost_user_conn *conn)
     }
     if (conn->fd >= 0) {
         short int events = (vhost_conn_has_output(conn) ? POLLOUT
-                            : conn->grace_pending ? 0
+                            : conn->grace.pending ? 0
                             : POLLIN);
 
         if (events) {
             poll_fd_wait(conn->fd, events);
         }
-        if (!conn->grace_pending) {
+        if (!conn->grace.pending) {
             int kick_fd = vhu_device_ctrl_kick_fd(conn->vdev);
 
             if (kick_fd >= 0) {
