@@ -10,6 +10,8 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/netdev-vhost-user.h \
 	ofproto-ext/vhost-user-ctl.c \
 	ofproto-ext/vhost-user-ctl.h \
+	ofproto-ext/vhost-user-offload.c \
+	ofproto-ext/vhost-user-offload.h \
 	ofproto-ext/vhost-user-packet.c \
 	ofproto-ext/vhost-user-packet.h \
 	ofproto-ext/vhost-user-qos.c \

@@ -46,6 +46,7 @@
 #include "util.h"
 #include "vhost-engine.h"
 #include "vhost-user-ctl.h"
+#include "vhost-user-offload.h"
 #include "vhost-user-packet.h"
 #include "vhost-user-qos.h"
 #include "vhost-user-rx-mode.h"
@@ -104,6 +105,7 @@ struct netdev_vhost_user {
 
     /* Immutable after construction. */
     bool client;                    /* Connects (true) or listens (false). */
+    bool offloads;                  /* Checksum and TSO offloads offered. */
     struct vhu_device *vdev;
 
     struct ovs_mutex mutex;
@@ -133,9 +135,11 @@ struct netdev_vhost_user {
      * it and the MAC read is never half old, half new. */
     atomic_uint64_t rarp;
 
+    struct vhost_offload_stats offload_stats;
     struct vhost_qos policer;       /* ingress_policing_rate/burst. */
     struct vhost_qos qos;           /* Egress QoS (the Port's QoS row). */
     bool announced_carrier;         /* Control thread only. */
+    uint64_t rx_bad_offloads_logged;    /* Control thread only. */
     int numa_id;                    /* Control thread only (INT_MIN at
                                      * first). */
 
@@ -508,6 +512,11 @@ netdev_vhost_user_construct(struct netdev *netdev)
         return EINVAL;
     }
 
+    /* The offloads offered follow other_config:userspace-tso-enable, which
+     * Open vSwitch reads once: they never change under a frontend that
+     * reconnects. */
+    dev->offloads = vhost_offload_enabled();
+    options.net_offloads = dev->offloads;
     dev->vdev = vhu_device_create(&options);
     if (!dev->vdev) {
         return ENOMEM;
@@ -545,6 +554,12 @@ netdev_vhost_user_construct(struct netdev *netdev)
     }
     netdev->n_rxq = 1;
     netdev->n_txq = 1;
+    vhost_offload_stats_init(&dev->offload_stats);
+    if (dev->offloads) {
+        netdev->ol_flags |= (NETDEV_TX_OFFLOAD_TCP_CKSUM
+                             | NETDEV_TX_OFFLOAD_UDP_CKSUM
+                             | NETDEV_TX_OFFLOAD_TCP_TSO);
+    }
     vhost_update_rx_mode(dev);
 
     if (!dev->client) {
@@ -850,6 +865,38 @@ netdev_vhost_user_get_carrier(const struct netdev *netdev, bool *carrier)
     return 0;
 }
 
+/* Frames from the guest dropped for their offload requests: invalid ones
+ * (the engine) and GSO requests that do not fit their frame. */
+static uint64_t
+vhost_rx_bad_offloads(const struct netdev_vhost_user *dev)
+{
+    uint64_t n = counter_read(&dev->offload_stats.rx_invalid);
+
+    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+        struct vhu_vring_stats rx;
+
+        vhu_device_vring_stats(dev->vdev, 2 * qp + 1, &rx);
+        n += rx.bad_offloads;
+    }
+    return n;
+}
+
+/* Frames to the guest dropped for offload flags that could not be served
+ * (the engine's count cannot grow: the send path checks the features). */
+static uint64_t
+vhost_tx_bad_offloads(const struct netdev_vhost_user *dev)
+{
+    uint64_t n = counter_read(&dev->offload_stats.tx_invalid);
+
+    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
+        struct vhu_vring_stats tx;
+
+        vhu_device_vring_stats(dev->vdev, 2 * qp, &tx);
+        n += tx.bad_offloads;
+    }
+    return n;
+}
+
 void
 netdev_vhost_user_check_carrier(struct netdev *netdev)
 {
@@ -859,6 +906,21 @@ netdev_vhost_user_check_carrier(struct netdev *netdev)
     if (carrier != dev->announced_carrier) {
         dev->announced_carrier = carrier;
         netdev_change_seq_changed(netdev);
+    }
+
+    if (dev->offloads) {
+        /* The data path only counts; the log line is ours. */
+        uint64_t bad = vhost_rx_bad_offloads(dev);
+
+        if (bad > dev->rx_bad_offloads_logged) {
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
+
+            VLOG_WARN_RL(&rl, "%s: dropped %"PRIu64" frame(s) from the guest "
+                         "with invalid offload requests (%"PRIu64" in all)",
+                         netdev_get_name(netdev),
+                         bad - dev->rx_bad_offloads_logged, bad);
+            dev->rx_bad_offloads_logged = bad;
+        }
     }
 }
 
@@ -879,6 +941,10 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
                          + counter_read(&dev->tx_admin_down_drops)
                          + vhost_qos_drops(&dev->qos)
                          + t.failure_drops + t.mtu_drops);
+    if (dev->offloads) {
+        stats->rx_dropped += vhost_rx_bad_offloads(dev);
+        stats->tx_dropped += vhost_tx_bad_offloads(dev);
+    }
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
         struct vhu_vring_stats rx, tx;
@@ -907,7 +973,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     size_t n = 0;
 
     /* The port's counters, then each queue pair's. */
-    enum { N_PORT_COUNTERS = 14, N_QP_COUNTERS = 9 };
+    enum { N_PORT_COUNTERS = 24, N_QP_COUNTERS = 9 };
     const size_t n_max = N_PORT_COUNTERS + N_QP_COUNTERS * n_qp;
 
     custom->counters = xcalloc(n_max, sizeof *custom->counters);
@@ -943,6 +1009,20 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
                 "rx_missed_kicks");
     ADD_COUNTER(counter_read(&dev->sleep_stats.rechecks_found_work),
                 "rx_rechecks_found_work");
+    if (dev->offloads) {
+        const struct vhost_offload_stats *o = &dev->offload_stats;
+
+        ADD_COUNTER(vhost_rx_bad_offloads(dev), "ovs_rx_invalid_hwol_drops");
+        ADD_COUNTER(vhost_tx_bad_offloads(dev), "ovs_tx_invalid_hwol_drops");
+        ADD_COUNTER(counter_read(&o->rx_csum), "rx_csum_offloads");
+        ADD_COUNTER(counter_read(&o->rx_tso), "rx_tso_offloads");
+        ADD_COUNTER(counter_read(&o->rx_csum_fixups), "rx_csum_fixups");
+        ADD_COUNTER(counter_read(&o->tx_csum), "tx_csum_offloads");
+        ADD_COUNTER(counter_read(&o->tx_tso), "tx_tso_offloads");
+        ADD_COUNTER(counter_read(&o->tx_csum_fixups), "tx_csum_fixups");
+        ADD_COUNTER(counter_read(&o->tx_segmented), "tx_sw_segmented");
+        ADD_COUNTER(counter_read(&o->tx_segments), "tx_sw_segments");
+    }
     for (unsigned int qp = 0; qp < n_qp; qp++) {
         struct vhu_vring_stats rx, tx;
 
@@ -1280,6 +1360,32 @@ vhost_admin_up(struct netdev_vhost_user *dev)
     return up;
 }
 
+/* Receives up to 'max' packets from queue pair 'qp' into 'packets', with
+ * their offload requests applied (vhost-user-offload.h); drops those whose
+ * request cannot be.  Returns how many. */
+static int
+vhost_recv_offloaded(struct netdev_vhost_user *dev, unsigned int qp,
+                     void **packets, int max)
+{
+    struct vhu_net_offload ols[NETDEV_MAX_BURST];
+    struct vhost_offload_counts oc;
+    int n, k = 0;
+
+    n = vhu_dequeue_burst_ol(dev->vdev, qp, vhost_packet_alloc,
+                             vhost_packet_free, vhost_packet_cache_get(),
+                             packets, ols, MIN(max, NETDEV_MAX_BURST));
+    memset(&oc, 0, sizeof oc);
+    for (int i = 0; i < n; i++) {
+        if (vhost_offload_rx(packets[i], &ols[i], &oc)) {
+            packets[k++] = packets[i];
+        } else {
+            dp_packet_delete(packets[i]);
+        }
+    }
+    vhost_offload_stats_add(&dev->offload_stats, &oc);
+    return k;
+}
+
 static int
 netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
                            struct dp_packet_batch *batch,
@@ -1297,9 +1403,15 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
         }
     }
     if (vhu_rx_ready(dev->vdev, rxq->queue_id)) {
-        n += vhu_dequeue_burst(dev->vdev, rxq->queue_id, vhost_packet_alloc,
-                               vhost_packet_free, vhost_packet_cache_get(),
-                               packets + n, NETDEV_MAX_BURST - n);
+        if (OVS_UNLIKELY(dev->offloads)) {
+            n += vhost_recv_offloaded(dev, rxq->queue_id, packets + n,
+                                      NETDEV_MAX_BURST - n);
+        } else {
+            n += vhu_dequeue_burst(dev->vdev, rxq->queue_id,
+                                   vhost_packet_alloc, vhost_packet_free,
+                                   vhost_packet_cache_get(), packets + n,
+                                   NETDEV_MAX_BURST - n);
+        }
         VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     }
     vhost_rx_polled(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
@@ -1357,6 +1469,177 @@ vhost_txq_unlock(struct vhost_txq *txq, bool exclusive)
     }
 }
 
+/* Copies 'frames' ('n', with requests 'ols' if nonnull) into the guest's
+ * receive ring of pair 'qp', retrying while it is full, as long as
+ * '*retries' stays within 'retries_max'.  Returns how many went in. */
+static int
+vhost_enqueue_all(struct netdev_vhost_user *dev, int qp,
+                  const struct vhu_frame *frames,
+                  const struct vhu_net_offload *ols, int n,
+                  int retries_max, int *retries)
+{
+    int sent = 0;
+
+    while (sent < n) {
+        int done = vhu_enqueue_burst_ol(dev->vdev, qp, frames + sent,
+                                        ols ? ols + sent : NULL, n - sent);
+        if (!done) {
+            break;
+        }
+        sent += done;
+        if (sent < n) {
+            if (*retries >= retries_max) {
+                break;
+            }
+            (*retries)++;
+        }
+    }
+    return sent;
+}
+
+/* Segments made in software go to the guest this many at a time. */
+#define VHOST_SEG_CHUNK 32
+
+/* A thread's room for one chunk of segments, and for the segment being
+ * built. */
+struct vhost_seg_room {
+    size_t size;
+    uint8_t data[];
+};
+DEFINE_PER_THREAD_MALLOCED_DATA(struct vhost_seg_room *, seg_room);
+
+/* Returns this thread's room for VHOST_SEG_CHUNK + 1 segments of up to
+ * 'slot' bytes each (grown as needed, kept for the thread's life). */
+static uint8_t *
+vhost_seg_room_get(size_t slot)
+{
+    struct vhost_seg_room *room = seg_room_get();
+    size_t size = slot * (VHOST_SEG_CHUNK + 1);
+
+    if (!room || room->size < size) {
+        room = xrealloc(room, sizeof *room + size);
+        room->size = size;
+        seg_room_set_unsafe(room);
+    }
+    return room->data;
+}
+
+/* Segments on their way to the guest (vhost_send_segments()). */
+struct vhost_seg_chunk {
+    struct netdev_vhost_user *dev;
+    int qp;
+    uint8_t *room;
+    uint32_t slot;
+    struct vhu_frame frames[VHOST_SEG_CHUNK];
+    int k;
+    int retries_max, *retries, *n, *sent;
+    uint32_t segments;
+};
+
+static void
+vhost_seg_flush(struct vhost_seg_chunk *c)
+{
+    *c->sent += vhost_enqueue_all(c->dev, c->qp, c->frames, NULL, c->k,
+                                  c->retries_max, c->retries);
+    *c->n += c->k;
+    c->k = 0;
+}
+
+static void
+vhost_seg_emit(void *aux, const void *segment, uint32_t len)
+{
+    struct vhost_seg_chunk *c = aux;
+    uint8_t *slot = c->room + (size_t) (c->k + 1) * c->slot;
+
+    memcpy(slot, segment, len);
+    c->frames[c->k].data = slot;
+    c->frames[c->k].len = len;
+    c->segments++;
+    if (++c->k == VHOST_SEG_CHUNK) {
+        vhost_seg_flush(c);
+    }
+}
+
+/* Sends TSO 'packet' (request 'ol', layers 'l') to a guest that cannot
+ * take it whole: as segments the guest's MTU allows. */
+static void
+vhost_send_segments(struct netdev_vhost_user *dev, int qp,
+                    const struct dp_packet *packet,
+                    const struct vhu_net_offload *ol,
+                    const struct vhu_net_layers *l, int retries_max,
+                    int *retries, int *n, int *sent,
+                    struct vhost_offload_counts *oc)
+{
+    struct vhost_seg_chunk c = {
+        .dev = dev, .qp = qp, .slot = vhu_net_segment_max_len(ol, l),
+        .retries_max = retries_max, .retries = retries, .n = n,
+        .sent = sent,
+    };
+
+    c.room = vhost_seg_room_get(c.slot);
+    vhu_net_segment(dp_packet_data(packet), dp_packet_size(packet), ol, l,
+                    c.room, vhost_seg_emit, &c);
+    vhost_seg_flush(&c);
+    oc->tx_segments += c.segments;
+}
+
+/* The send path with offloads (vhost-user-offload.h): each packet as it
+ * is, with its request, or segmented, in order.  Adds the frames it tried
+ * to send to '*n' and those that went in to '*sent'. */
+static void
+vhost_send_offloaded(struct netdev_vhost_user *dev, int qp,
+                     struct dp_packet_batch *batch, uint32_t max_len,
+                     int retries_max, int *retries, int *n, int *sent)
+{
+    uint64_t features = vhu_device_features(dev->vdev);
+    int mtu = max_len - ETH_HEADER_LEN - 4;
+    struct vhu_net_offload ols[NETDEV_MAX_BURST];
+    struct vhu_frame frames[NETDEV_MAX_BURST];
+    struct vhost_offload_counts oc;
+    struct dp_packet *packet;
+    int k = 0;
+
+    memset(&oc, 0, sizeof oc);
+    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
+        enum vhost_offload_tx what = VHOST_OFFLOAD_TX_PLAIN;
+        struct vhu_net_layers l;
+
+        if (dp_packet_hwol_is_tso(packet)
+            || dp_packet_hwol_l4_mask(packet)) {
+            what = vhost_offload_tx(packet, features, mtu, &ols[k], &l,
+                                    &oc);
+        }
+        switch (what) {
+        case VHOST_OFFLOAD_TX_DROP:
+            continue;
+        case VHOST_OFFLOAD_TX_SEGMENT: {
+            struct vhu_net_offload ol = ols[k];
+
+            /* What came before goes first. */
+            *sent += vhost_enqueue_all(dev, qp, frames, ols, k, retries_max,
+                                       retries);
+            *n += k;
+            k = 0;
+            vhost_send_segments(dev, qp, packet, &ol, &l, retries_max,
+                                retries, n, sent, &oc);
+            continue;
+        }
+        case VHOST_OFFLOAD_TX_PLAIN:
+            memset(&ols[k], 0, sizeof ols[k]);
+            break;
+        case VHOST_OFFLOAD_TX_REQUEST:
+            break;
+        }
+        frames[k].data = dp_packet_data(packet);
+        frames[k].len = dp_packet_size(packet);
+        k++;
+    }
+    *sent += vhost_enqueue_all(dev, qp, frames, ols, k, retries_max,
+                               retries);
+    *n += k;
+    vhost_offload_stats_add(&dev->offload_stats, &oc);
+}
+
 static int
 netdev_vhost_user_send(struct netdev *netdev, int qid,
                        struct dp_packet_batch *batch,
@@ -1393,10 +1676,11 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
     }
 
     /* As OVS-DPDK: frames over the MTU are dropped before QoS meters the
-     * rest. */
+     * rest (TSO frames go out in segments of the MTU). */
     atomic_read_relaxed(&dev->max_frame_len, &max_len);
     DP_PACKET_BATCH_REFILL_FOR_EACH (j, cnt, packet, batch) {
-        if (OVS_UNLIKELY(dp_packet_size(packet) > max_len)) {
+        if (OVS_UNLIKELY(dp_packet_size(packet) > max_len)
+            && !(dev->offloads && dp_packet_hwol_is_tso(packet))) {
             dp_packet_delete(packet);
             too_long++;
         } else {
@@ -1404,30 +1688,22 @@ netdev_vhost_user_send(struct netdev *netdev, int qid,
         }
     }
     vhost_qos_run(&dev->qos, batch);
-    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
-        frames[n].data = dp_packet_data(packet);
-        frames[n].len = dp_packet_size(packet);
-        n++;
-    }
-
     atomic_read_relaxed(&dev->tx_retries_max, &retries_max);
 
     /* Several PMD threads may map their queues onto one pair. */
     txq = &dev->txqs[qp];
     vhost_txq_lock(txq, exclusive);
-    while (sent < n) {
-        int done = vhu_enqueue_burst(dev->vdev, qp, frames + sent,
-                                     n - sent);
-        if (!done) {
-            break;
+    if (OVS_UNLIKELY(dev->offloads)) {
+        vhost_send_offloaded(dev, qp, batch, max_len, retries_max, &retries,
+                             &n, &sent);
+    } else {
+        DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
+            frames[n].data = dp_packet_data(packet);
+            frames[n].len = dp_packet_size(packet);
+            n++;
         }
-        sent += done;
-        if (sent < n) {
-            if (retries >= retries_max) {
-                break;
-            }
-            retries++;
-        }
+        sent = vhost_enqueue_all(dev, qp, frames, NULL, n, retries_max,
+                                 &retries);
     }
     c = &txq->counters;
     if (retries) {

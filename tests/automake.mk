@@ -18,6 +18,7 @@ TESTSUITE_AT = \
 	tests/fuzz.at \
 	tests/guests.at \
 	tests/guests-migration.at \
+	tests/guests-offload.at \
 	tests/hostile.at \
 	tests/soak.at
 EXTRA_DIST += $(TESTSUITE_AT) tests/atlocal.in tests/tsan-reports.awk

@@ -1054,6 +1054,170 @@ def _(fe):
         raise CaseFailed('something was written into a 4-byte buffer')
 
 
+# Offload requests (the switch with userspace-tso-enable: tests/hostile.at).
+
+F_CSUM, F_GUEST_CSUM = 1 << 0, 1 << 1
+F_HOST_TSO4, F_HOST_TSO6 = 1 << 11, 1 << 12
+F_OL_HOST = (F_VERSION_1 | F_MRG_RXBUF | F_INDIRECT | F_CSUM | F_HOST_TSO4
+             | F_HOST_TSO6)
+NEEDS_CSUM = 1
+GSO_TCPV4, GSO_UDP, GSO_TCPV6, GSO_ECN = 1, 3, 4, 0x80
+OL_BUF = B_GPA + 0x5000         # Frames with requests, 4 KiB apart.
+
+
+def csum_sum(data, total=0):
+    """The one's complement sum of 'data' as big-endian 16-bit words."""
+    if len(data) % 2:
+        data += b'\0'
+    for i in range(0, len(data), 2):
+        total += (data[i] << 8) | data[i + 1]
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return total
+
+
+def tcp4_pseudo(frame):
+    ip = frame[14:34]
+    return csum_sum(ip[12:20] + struct.pack('!HH', 6, len(frame) - 34))
+
+
+def tcp4_frame(payload_len, seq=1000, flags=0x18):
+    """A TCP/IPv4 frame whose checksum field holds the pseudo-header's sum,
+    as a driver leaves it for NEEDS_CSUM."""
+    eth = bytes.fromhex('525400000033525400000003') + b'\x08\x00'
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 40 + payload_len, 7, 0, 64,
+                     6, 0, bytes([10, 0, 0, 3]), bytes([10, 0, 0, 4]))
+    ip = ip[:10] + struct.pack('!H', 0xffff ^ csum_sum(ip)) + ip[12:]
+    tcp = struct.pack('!HHIIBBHHH', 1234, 5001, seq, 0, 5 << 4, flags,
+                      1024, 0, 0)
+    payload = bytes((i * 7) & 0xff for i in range(payload_len))
+    frame = eth + ip + tcp + payload
+    return (frame[:50] + struct.pack('!H', tcp4_pseudo(frame))
+            + frame[52:])
+
+
+def tcp4_csum_ok(frame):
+    return csum_sum(frame[34:], tcp4_pseudo(frame)) == 0xffff
+
+
+def ol_hdr(flags=0, gso=0, hdr_len=0, gso_size=0, start=0, offset=0):
+    return struct.pack('<BBHHHHH', flags, gso, hdr_len, gso_size, start,
+                       offset, 0)
+
+
+def ol_setup(fe):
+    fe.setup(features=F_OL_HOST)
+    if not fe.features & F_CSUM:
+        raise CaseFailed('offloads not offered (userspace-tso-enable?)')
+
+
+def ol_send(fe, hdr, frame, i=0):
+    addr = OL_BUF + i * 0x1000
+    fe.mem.write(addr, hdr + frame)
+    fe.desc(1, 64 + i, addr, len(hdr) + len(frame))
+    fe.publish(1, [64 + i])
+
+
+def bad_offload(name, hdr):
+    """A frame with offload request 'hdr(frame)' that the switch must drop
+    and count, giving its buffer back, then go on."""
+    def fn(fe):
+        ol_setup(fe)
+        frame = tcp4_frame(200)
+        ol_send(fe, hdr(frame), frame)
+        if not fe.wait_used(1, 1):
+            raise CaseFailed('bad frame not given back')
+        fe.echo_check()
+    case(name, 'counted')(fn)
+
+
+bad_offload('ol-csum-start-past-frame',
+            lambda f: ol_hdr(NEEDS_CSUM, start=len(f)))
+bad_offload('ol-csum-field-past-frame',
+            lambda f: ol_hdr(NEEDS_CSUM, start=len(f) - 10, offset=9))
+bad_offload('ol-csum-start-65535',
+            lambda f: ol_hdr(NEEDS_CSUM, start=0xffff, offset=0xffff))
+bad_offload('ol-gso-without-csum',
+            lambda f: ol_hdr(0, GSO_TCPV4, 54, 100))
+bad_offload('ol-gso-size-0',
+            lambda f: ol_hdr(NEEDS_CSUM, GSO_TCPV4, 54, 0, 34, 16))
+bad_offload('ol-gso-udp',
+            lambda f: ol_hdr(NEEDS_CSUM, GSO_UDP, 42, 100, 34, 6))
+bad_offload('ol-gso-ecn-not-negotiated',
+            lambda f: ol_hdr(NEEDS_CSUM, GSO_TCPV4 | GSO_ECN, 54, 100, 34,
+                             16))
+bad_offload('ol-hdr-len-past-frame',
+            lambda f: ol_hdr(NEEDS_CSUM, GSO_TCPV4, len(f) + 1, 100, 34,
+                             16))
+bad_offload('ol-flags-unknown',
+            lambda f: ol_hdr(NEEDS_CSUM | 4, 0, 0, 0, 34, 16))
+# Valid for the engine, not for the frame: TCPv6 GSO on IPv4, GSO whose
+# checksum start is not the TCP header.
+bad_offload('ol-gso-tcpv6-on-ipv4',
+            lambda f: ol_hdr(NEEDS_CSUM, GSO_TCPV6, 54, 100, 34, 16))
+bad_offload('ol-gso-not-at-tcp',
+            lambda f: ol_hdr(NEEDS_CSUM, GSO_TCPV4, 54, 100, 30, 16))
+
+
+@case('ol-csum-completed', 'ok')
+def _(fe):
+    # The frame comes back to this frontend, which did not negotiate
+    # GUEST_CSUM: the switch completes the checksum.
+    ol_setup(fe)
+    fe.post_rx(1)
+    before = fe.used_idx(0)
+    frame = tcp4_frame(300)
+    ol_send(fe, ol_hdr(NEEDS_CSUM, start=34, offset=16), frame)
+    got = fe.receive(before)
+    if len(got) != len(frame) or got[:50] != frame[:50] \
+            or got[52:] != frame[52:]:
+        raise CaseFailed('frame came back changed')
+    if not tcp4_csum_ok(got):
+        raise CaseFailed('checksum not completed')
+
+
+@case('ol-tso-segmented', 'ok')
+def _(fe):
+    # A TSO frame of 2946 bytes of payload comes back to this frontend,
+    # which did not negotiate GUEST_TSO4: as segments of the port's MTU
+    # (1500: 1460 bytes of payload), FIN and PSH on the last only.
+    ol_setup(fe)
+    fe.post_rx(4)
+    before = fe.used_idx(0)
+    frame = tcp4_frame(2946, seq=5000, flags=0x19)
+    ol_send(fe, ol_hdr(NEEDS_CSUM, GSO_TCPV4, 54, 1000, 34, 16), frame)
+    if not fe.wait_used(0, (before + 3) & 0xffff):
+        raise CaseFailed('%d frames came back, expected 3'
+                         % ((fe.used_idx(0) - before) & 0xffff))
+    segs = []
+    for k in range(3):
+        head, length = fe.used_elem(0, (before + k) & 0xffff)
+        addr = struct.unpack('<Q', fe.mem.read(ring_gpa(0)[0] + 16 * head,
+                                               8))[0]
+        segs.append(fe.mem.read(addr, length)[HDR_LEN:])
+    payload = b''
+    for k, seg in enumerate(segs):
+        want = 1460 if k < 2 else 26
+        if len(seg) != 54 + want:
+            raise CaseFailed('segment %d: %d bytes' % (k, len(seg)))
+        if struct.unpack('!H', seg[16:18])[0] != 40 + want:
+            raise CaseFailed('segment %d: IPv4 total length' % k)
+        if csum_sum(seg[14:34]) != 0xffff:
+            raise CaseFailed('segment %d: IPv4 header checksum' % k)
+        if struct.unpack('!I', seg[38:42])[0] != 5000 + 1460 * k:
+            raise CaseFailed('segment %d: sequence number' % k)
+        if (seg[47] & 0x09 != 0) != (k == 2):
+            raise CaseFailed('segment %d: flags %#x' % (k, seg[47]))
+        if not tcp4_csum_ok(seg):
+            raise CaseFailed('segment %d: TCP checksum' % k)
+        payload += seg[54:]
+    if payload != frame[54:]:
+        raise CaseFailed('payload changed')
+    time.sleep(0.2)
+    if fe.used_idx(0) != (before + 3) & 0xffff:
+        raise CaseFailed('more than 3 frames came back')
+
+
 # Dirty page logging (live migration).
 
 @case('log-dirty-pages', 'ok')
