@@ -30,11 +30,11 @@
  * The harness plays a well-behaved frontend that sets up one queue pair
  * over a valid memory table, then lets the input play a hostile guest: the
  * input's first bytes choose the features (EVENT_IDX, MRG_RXBUF,
- * INDIRECT_DESC, VERSION_1, LOG_ALL, the offloads), the ring size, the layout of one or
- * two memory regions and the frames to enqueue; the rest is written
- * verbatim into guest memory, from guest physical address 0, where both
- * rings (receive, then transmit) live: descriptors, available and used
- * rings, buffers.  Then the engine runs dequeue and enqueue bursts.  With
+ * INDIRECT_DESC, VERSION_1, LOG_ALL, the offloads), the ring size, the
+ * layout of one or two memory regions and the frames to enqueue; the rest
+ * is written verbatim into guest memory, from guest physical address 0,
+ * where both rings (receive, then transmit) live: descriptors, available
+ * and used rings, buffers.  Then the engine runs dequeue and enqueue bursts.  With
  * the offloads, each dequeued frame's request is parsed against the frame,
  * a TCP GSO frame segmented, its checksum completed, and the requests go
  * back out with the frames enqueued.
