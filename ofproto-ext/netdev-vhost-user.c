@@ -77,6 +77,7 @@ COVERAGE_DEFINE(vhost_user_tx_retry);
 /* The largest frame the switch sends for an MTU, as OVS-DPDK computes it:
  * Ethernet header and CRC on top of the MTU. */
 #define MTU_TO_MAX_FRAME_LEN(MTU) ((MTU) + ETH_HEADER_LEN + 4)
+#define MAX_FRAME_LEN_TO_MTU(LEN) ((int) (LEN) - ETH_HEADER_LEN - 4)
 
 /* Counters of one queue pair kept by the provider, on top of the engine's
  * (packets, bytes, errors, notifications).  Written under the pair's
@@ -865,34 +866,22 @@ netdev_vhost_user_get_carrier(const struct netdev *netdev, bool *carrier)
     return 0;
 }
 
-/* Frames from the guest dropped for their offload requests: invalid ones
- * (the engine) and GSO requests that do not fit their frame. */
+/* Frames dropped for their offload requests or flags, 'dir' 1 for those
+ * from the guest (invalid requests the engine refused, and GSO requests
+ * that do not fit their frame), 0 for those to it (flags that could not
+ * be served; the engine's count cannot grow there: the send path checks
+ * the features first). */
 static uint64_t
-vhost_rx_bad_offloads(const struct netdev_vhost_user *dev)
+vhost_bad_offloads(const struct netdev_vhost_user *dev, unsigned int dir)
 {
-    uint64_t n = counter_read(&dev->offload_stats.rx_invalid);
+    const struct vhost_offload_stats *o = &dev->offload_stats;
+    uint64_t n = counter_read(dir ? &o->rx_invalid : &o->tx_invalid);
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-        struct vhu_vring_stats rx;
+        struct vhu_vring_stats st;
 
-        vhu_device_vring_stats(dev->vdev, 2 * qp + 1, &rx);
-        n += rx.bad_offloads;
-    }
-    return n;
-}
-
-/* Frames to the guest dropped for offload flags that could not be served
- * (the engine's count cannot grow: the send path checks the features). */
-static uint64_t
-vhost_tx_bad_offloads(const struct netdev_vhost_user *dev)
-{
-    uint64_t n = counter_read(&dev->offload_stats.tx_invalid);
-
-    for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
-        struct vhu_vring_stats tx;
-
-        vhu_device_vring_stats(dev->vdev, 2 * qp, &tx);
-        n += tx.bad_offloads;
+        vhu_device_vring_stats(dev->vdev, 2 * qp + dir, &st);
+        n += st.bad_offloads;
     }
     return n;
 }
@@ -910,7 +899,7 @@ netdev_vhost_user_check_carrier(struct netdev *netdev)
 
     if (dev->offloads) {
         /* The data path only counts; the log line is ours. */
-        uint64_t bad = vhost_rx_bad_offloads(dev);
+        uint64_t bad = vhost_bad_offloads(dev, 1);
 
         if (bad > dev->rx_bad_offloads_logged) {
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
@@ -941,10 +930,10 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
                          + counter_read(&dev->tx_admin_down_drops)
                          + vhost_qos_drops(&dev->qos)
                          + t.failure_drops + t.mtu_drops);
-    if (dev->offloads) {
-        stats->rx_dropped += vhost_rx_bad_offloads(dev);
-        stats->tx_dropped += vhost_tx_bad_offloads(dev);
-    }
+    /* Offload requests and flags that could not be served (all zero
+     * without userspace TSO). */
+    stats->rx_dropped += counter_read(&dev->offload_stats.rx_invalid);
+    stats->tx_dropped += counter_read(&dev->offload_stats.tx_invalid);
 
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
         struct vhu_vring_stats rx, tx;
@@ -955,10 +944,11 @@ netdev_vhost_user_get_stats(const struct netdev *netdev,
         stats->rx_packets += rx.packets;
         stats->rx_bytes += rx.bytes;
         stats->rx_errors += rx.errors;
-        stats->rx_dropped += rx.dropped;
+        stats->rx_dropped += rx.dropped + rx.bad_offloads;
         stats->tx_packets += tx.packets;
         stats->tx_bytes += tx.bytes;
         stats->tx_errors += tx.errors;
+        stats->tx_dropped += tx.bad_offloads;
     }
     return 0;
 }
@@ -1012,8 +1002,8 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     if (dev->offloads) {
         const struct vhost_offload_stats *o = &dev->offload_stats;
 
-        ADD_COUNTER(vhost_rx_bad_offloads(dev), "ovs_rx_invalid_hwol_drops");
-        ADD_COUNTER(vhost_tx_bad_offloads(dev), "ovs_tx_invalid_hwol_drops");
+        ADD_COUNTER(vhost_bad_offloads(dev, 1), "ovs_rx_invalid_hwol_drops");
+        ADD_COUNTER(vhost_bad_offloads(dev, 0), "ovs_tx_invalid_hwol_drops");
         ADD_COUNTER(counter_read(&o->rx_csum), "rx_csum_offloads");
         ADD_COUNTER(counter_read(&o->rx_tso), "rx_tso_offloads");
         ADD_COUNTER(counter_read(&o->rx_csum_fixups), "rx_csum_fixups");
@@ -1592,7 +1582,7 @@ vhost_send_offloaded(struct netdev_vhost_user *dev, int qp,
                      int retries_max, int *retries, int *n, int *sent)
 {
     uint64_t features = vhu_device_features(dev->vdev);
-    int mtu = max_len - ETH_HEADER_LEN - 4;
+    int mtu = MAX_FRAME_LEN_TO_MTU(max_len);
     struct vhu_net_offload ols[NETDEV_MAX_BURST];
     struct vhu_frame frames[NETDEV_MAX_BURST];
     struct vhost_offload_counts oc;
