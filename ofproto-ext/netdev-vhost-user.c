@@ -148,8 +148,6 @@ struct netdev_vhost_user {
      * pairs or the number of txqs change (vhost_txq_map_sync()). */
     atomic_uint tx_map_requests;
     unsigned int tx_map_requests_seen;  /* Control thread only. */
-    bool tx_lock_free_seen;             /* Control thread only. */
-    bool tx_map_waiting;                /* Control thread only. */
 
     /* Sending to a port whose frontend is absent. */
     atomic_uint64_t tx_not_running_drops;
@@ -419,18 +417,16 @@ netdev_vhost_user_tx_run(struct netdev *netdev, bool grace_elapsed)
     atomic_read_relaxed(&dev->tx_map_requests, &requests);
     atomic_read_relaxed(&tx_lock_free, &lock_free);
     if (!grace_elapsed && requests == dev->tx_map_requests_seen
-        && lock_free == dev->tx_lock_free_seen) {
-        return dev->tx_map_waiting;
+        && vhost_txq_map_settled(&dev->txq_map, lock_free)) {
+        return false;
     }
     dev->tx_map_requests_seen = requests;
-    dev->tx_lock_free_seen = lock_free;
 
     if (grace_elapsed) {
         vhost_txq_map_grace_done(&dev->txq_map);
     }
     vhost_enabled_pairs(dev->vdev, 0, pairs);
-    dev->tx_map_waiting = vhost_txq_map_sync(&dev->txq_map, pairs, lock_free);
-    return dev->tx_map_waiting;
+    return vhost_txq_map_sync(&dev->txq_map, pairs, lock_free);
 }
 
 static int vhost_numa_id(const struct netdev_vhost_user *);

@@ -260,6 +260,21 @@ vhost_txq_map_sync(struct vhost_txq_map *map,
     return waiting;
 }
 
+/* Control thread: true if vhost_txq_map_sync() with 'lock_free' has
+ * nothing to do, unless the enabled pairs or the number of txqs changed
+ * since it last ran. */
+bool
+vhost_txq_map_settled(struct vhost_txq_map *map, bool lock_free)
+{
+    bool settled;
+
+    ovs_mutex_lock(&map->mutex);
+    settled = (map->state == VHOST_TXQ_MAP_STABLE
+               && map->lock_free == lock_free);
+    ovs_mutex_unlock(&map->mutex);
+    return settled;
+}
+
 /* Control thread: a grace period asked for by vhost_txq_map_sync() has
  * elapsed. */
 void

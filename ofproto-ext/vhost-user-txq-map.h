@@ -117,6 +117,7 @@ vhost_txq_map_pick(const struct vhost_txq_map *map, int qid,
 bool vhost_txq_map_sync(struct vhost_txq_map *,
                         const uint64_t enabled[VHOST_MAP_WORDS],
                         bool lock_free);
+bool vhost_txq_map_settled(struct vhost_txq_map *, bool lock_free);
 void vhost_txq_map_grace_done(struct vhost_txq_map *);
 void vhost_txq_map_set_n_txq(struct vhost_txq_map *, unsigned int n_txq);
 
