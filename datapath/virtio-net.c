@@ -345,7 +345,6 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
                 continue;
             }
             len = total - hlen;
-            memset(&ol, 0, sizeof ol);
             if (host_ol) {
                 int r = tx_read_offload(&b, &st[k], len, &ol);
 
@@ -373,7 +372,11 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
                 stop = true;
                 break;
             }
-            if (ols) {
+            if (!host_ol) {
+                if (ols) {
+                    memset(&ols[n], 0, sizeof ols[n]);
+                }
+            } else if (ols) {
                 ols[n] = ol;
             } else if (ol.flags) {
                 vhu_net_csum_fixup(data, len, &ol);
@@ -646,9 +649,26 @@ rx_offload(const struct vhu_net_offload *ols, int i)
     return (ols && (ols[i].flags | ols[i].gso_type)) ? &ols[i] : NULL;
 }
 
-/* See vhost-engine.h.  A frame longer than VHU_MAX_FRAME_LEN, or with an
- * offload request the guest cannot take, counts as handled (an error) in
- * the return value, so that the caller's "rest" is always a suffix of
+/* True if frame 'f', with request 'ol' (or NULL), cannot go to the guest
+ * of features 'features' at all: longer than VHU_MAX_FRAME_LEN (counted
+ * in '*n_errors') or with a request the guest cannot take ('*n_bad_ol'). */
+static inline bool
+rx_refused(const struct vhu_frame *f, const struct vhu_net_offload *ol,
+           uint64_t features, uint64_t *n_errors, uint64_t *n_bad_ol)
+{
+    if (__builtin_expect(f->len > VHU_MAX_FRAME_LEN, 0)) {
+        (*n_errors)++;
+        return true;
+    }
+    if (ol && !vhu_net_hdr_allowed(ol, features, f->len)) {
+        (*n_bad_ol)++;
+        return true;
+    }
+    return false;
+}
+
+/* See vhost-engine.h.  A frame that rx_refused() counts as handled in the
+ * return value, so that the caller's "rest" is always a suffix of
  * 'frames'. */
 int
 vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
@@ -692,12 +712,7 @@ vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
             const struct vhu_frame *f = &frames[i];
             const struct vhu_net_offload *ol = rx_offload(ols, i);
 
-            if (__builtin_expect(f->len > VHU_MAX_FRAME_LEN, 0)) {
-                n_errors++;
-                continue;
-            }
-            if (ol && !vhu_net_hdr_allowed(ol, b.features, f->len)) {
-                n_bad_ol++;
+            if (rx_refused(f, ol, b.features, &n_errors, &n_bad_ol)) {
                 continue;
             }
             if (!rx_fits_single(&st[m], hlen, f)) {
@@ -742,19 +757,9 @@ vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
             }
         }
     }
-    /* Frames too long, or with requests the guest cannot take, at the end
-     * count as handled too. */
-    while (!stop && i < n) {
-        const struct vhu_net_offload *ol = rx_offload(ols, i);
-
-        if (frames[i].len > VHU_MAX_FRAME_LEN) {
-            n_errors++;
-        } else if (ol && !vhu_net_hdr_allowed(ol, b.features,
-                                              frames[i].len)) {
-            n_bad_ol++;
-        } else {
-            break;
-        }
+    /* Refused frames at the end count as handled too. */
+    while (!stop && i < n && rx_refused(&frames[i], rx_offload(ols, i),
+                                        b.features, &n_errors, &n_bad_ol)) {
         i++;
     }
     vhu_burst_end(&b);
