@@ -18,6 +18,7 @@
 #include "vhost-user-peer.h"
 
 #include <inttypes.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +28,47 @@
  * generate and check.
  *
  * A test frame is an Ethernet frame with ethertype 0x88b5 (IEEE local
- * experimental) whose payload starts with the magic "VHUP", a 64-bit
- * sequence number and the frame's own length (both big-endian), followed by
- * a pattern: byte k of the frame is (seq + k) mod 256. */
+ * experimental) whose payload starts with the test header: the magic
+ * "VHUP", a 64-bit sequence number and the frame's own length (both
+ * big-endian), followed by a pattern: byte k of the frame is (seq + k) mod
+ * 256.
+ *
+ * With the transmit side of --tso negotiated, test frames are TCP over
+ * IPv4 instead (10.0.0.1:10001 to 10.0.0.2:10002, no options, DF set), the
+ * TCP sequence number advancing by the payload's length from frame to
+ * frame; the TCP payload starts with the test header, and every payload
+ * byte after it is its own TCP sequence number mod 256.  They go with a
+ * partial checksum (NEEDS_CSUM, the pseudo-header's sum in the TCP
+ * checksum field) and, when the payload exceeds --mss, a TCPV4 GSO
+ * request.  A switch may segment them for a receiver without offloads:
+ * then only the first segment of each frame carries the test header, but
+ * every segment carries the pattern at its sequence numbers, so each is
+ * checked on its own. */
 
 #define PEER_ETHERTYPE 0x88b5
 #define PEER_MAGIC "VHUP"
 #define PEER_ETH_HLEN 14
-#define PEER_HDR_END (PEER_ETH_HLEN + 4 + 8 + 2)
+#define PEER_TEST_HLEN (4 + 8 + 2)
+#define PEER_HDR_END (PEER_ETH_HLEN + PEER_TEST_HLEN)
+
+/* TCP test frames. */
+#define PEER_ETHERTYPE_IPV4 0x0800
+#define PEER_IPPROTO_TCP 6
+#define PEER_IP_HLEN 20
+#define PEER_TCP_HLEN 20
+#define PEER_TCP_OFS (PEER_ETH_HLEN + PEER_IP_HLEN)
+#define PEER_TCP_CSUM_OFS 16        /* Checksum field, in the TCP header. */
+#define PEER_IP_SRC 0x0a000001      /* 10.0.0.1. */
+#define PEER_IP_DST 0x0a000002      /* 10.0.0.2. */
+#define PEER_TCP_SRC_PORT 10001
+#define PEER_TCP_DST_PORT 10002
+#define PEER_TCP_ACK_PSH 0x18
+#define PEER_MIN_ETH_FRAME 60       /* Shorter frames are padded to it. */
+
+_Static_assert(PEER_TCP_HDRS_LEN == PEER_TCP_OFS + PEER_TCP_HLEN,
+               "TCP test frame headers");
+_Static_assert(PEER_TCP_MIN_FRAME == PEER_TCP_HDRS_LEN + PEER_TEST_HLEN,
+               "TCP test frame minimum");
 
 /* How long the back-end may leave frames on the transmit ring before
  * 'send' gives up, when no --duration bounds the run. */
@@ -57,7 +91,14 @@ struct peer_run {
     double last_progress;       /* Last frame received or sent. */
     double last_check;          /* Last peer_check_backend(). */
     uint64_t seq;               /* Next frame to generate. */
+    uint32_t frame_len;         /* Length of the frames to send. */
     unsigned int next_q;        /* Queue of the next frame to send. */
+
+    /* TCP test frames (the transmit side of --tso negotiated). */
+    bool tcp;
+    uint32_t tcp_seq;           /* Sequence number of the next frame. */
+    uint32_t tx_payload;        /* TCP payload bytes per frame. */
+    struct virtio_net_hdr tx_hdr;   /* The request each goes with. */
     unsigned int idle_loops;
     bool failed;
 };
@@ -92,10 +133,69 @@ get_be(const uint8_t *p, int n)
     return x;
 }
 
-/* Writes test frame number 'seq' of 'len' bytes into 'frame'. */
+/* Adds the 'n' bytes at 'p' to the ones' complement sum 'sum' (RFC 1071),
+ * as 16-bit words in memory order, so that the folded sum can be compared
+ * with, or stored into, a checksum field as it is in memory.  32-bit
+ * halves of 64-bit words go into a 64-bit accumulator, which cannot
+ * overflow for any frame. */
+static uint64_t
+peer_csum_add(uint64_t sum, const uint8_t *p, size_t n)
+{
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+
+        memcpy(&w, p, 8);
+        sum += (w & 0xffffffff) + (w >> 32);
+    }
+    for (; n >= 2; p += 2, n -= 2) {
+        uint16_t w;
+
+        memcpy(&w, p, 2);
+        sum += w;
+    }
+    if (n) {
+        uint8_t last[2] = { p[0], 0 };
+        uint16_t w;
+
+        memcpy(&w, last, 2);
+        sum += w;
+    }
+    return sum;
+}
+
+/* Folds 'sum' into 16 bits, end-around carries included. */
+static uint16_t
+peer_csum_fold(uint64_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+/* Returns the (unfolded) sum of the TCP pseudo-header of the IPv4 header
+ * 'ip' and a TCP segment of 'tcp_len' bytes. */
+static uint64_t
+peer_tcp_pseudo_sum(const uint8_t *ip, uint32_t tcp_len)
+{
+    uint8_t rest[4] = { 0, PEER_IPPROTO_TCP, tcp_len >> 8, tcp_len };
+
+    return peer_csum_add(peer_csum_add(0, ip + 12, 8), rest, sizeof rest);
+}
+
+/* Returns true if 'a' and 'b' are the same ones' complement number (0 and
+ * 0xffff are both zero). */
+static bool
+peer_csum_equal(uint16_t a, uint16_t b)
+{
+    return (a ? a : 0xffff) == (b ? b : 0xffff);
+}
+
+/* Writes test frame number 'seq' of 'len' bytes, of ethertype
+ * PEER_ETHERTYPE, into 'frame'. */
 static void
-peer_make_frame(const struct peer_options *opts, uint8_t *frame,
-                uint64_t seq, uint32_t len)
+peer_make_plain_frame(const struct peer_options *opts, uint8_t *frame,
+                      uint64_t seq, uint32_t len)
 {
     memcpy(frame, opts->dst_mac, 6);
     memcpy(frame + 6, opts->mac, 6);
@@ -107,53 +207,284 @@ peer_make_frame(const struct peer_options *opts, uint8_t *frame,
            len - PEER_HDR_END);
 }
 
+/* Writes TCP test frame number 'seq' of 'len' bytes (at least
+ * PEER_TCP_MIN_FRAME), whose payload starts at TCP sequence number
+ * 'tcp_seq', into 'frame', with the partial checksum that NEEDS_CSUM
+ * asks for. */
+static void
+peer_make_tcp_frame(const struct peer_options *opts, uint8_t *frame,
+                    uint64_t seq, uint32_t tcp_seq, uint32_t len)
+{
+    uint8_t *ip = frame + PEER_ETH_HLEN;
+    uint8_t *tcp = frame + PEER_TCP_OFS;
+    uint8_t *payload = frame + PEER_TCP_HDRS_LEN;
+    uint16_t csum;
+
+    memcpy(frame, opts->dst_mac, 6);
+    memcpy(frame + 6, opts->mac, 6);
+    put_be(frame + 12, PEER_ETHERTYPE_IPV4, 2);
+
+    ip[0] = 0x45;                       /* Version 4, 20 bytes. */
+    ip[1] = 0;
+    put_be(ip + 2, len - PEER_ETH_HLEN, 2);
+    put_be(ip + 4, seq & 0xffff, 2);    /* Identification. */
+    put_be(ip + 6, 0x4000, 2);          /* Don't fragment. */
+    ip[8] = 64;                         /* TTL. */
+    ip[9] = PEER_IPPROTO_TCP;
+    memset(ip + 10, 0, 2);
+    put_be(ip + 12, PEER_IP_SRC, 4);
+    put_be(ip + 16, PEER_IP_DST, 4);
+    csum = ~peer_csum_fold(peer_csum_add(0, ip, PEER_IP_HLEN));
+    memcpy(ip + 10, &csum, 2);
+
+    put_be(tcp, PEER_TCP_SRC_PORT, 2);
+    put_be(tcp + 2, PEER_TCP_DST_PORT, 2);
+    put_be(tcp + 4, tcp_seq, 4);
+    put_be(tcp + 8, 0, 4);              /* Acknowledgement number. */
+    tcp[12] = (PEER_TCP_HLEN / 4) << 4;
+    tcp[13] = PEER_TCP_ACK_PSH;
+    put_be(tcp + 14, 0xffff, 2);        /* Window. */
+    put_be(tcp + 18, 0, 2);             /* Urgent pointer. */
+    csum = peer_csum_fold(peer_tcp_pseudo_sum(ip, len - PEER_TCP_OFS));
+    memcpy(tcp + PEER_TCP_CSUM_OFS, &csum, 2);
+
+    memcpy(payload, PEER_MAGIC, 4);
+    put_be(payload + 4, seq, 8);
+    put_be(payload + 12, len, 2);
+    memcpy(payload + PEER_TEST_HLEN,
+           &peer_pattern[(tcp_seq + PEER_TEST_HLEN) & 0xff],
+           len - PEER_TCP_MIN_FRAME);
+}
+
+/* Writes test frame number 'seq' (run->frame_len bytes) into 'frame' and
+ * returns the offload request to send it with, or NULL for none. */
+static const struct virtio_net_hdr *
+peer_make_frame(struct peer_run *run, uint8_t *frame, uint64_t seq)
+{
+    if (!run->tcp) {
+        peer_make_plain_frame(run->opts, frame, seq, run->frame_len);
+        return NULL;
+    }
+    peer_make_tcp_frame(run->opts, frame, seq, run->tcp_seq, run->frame_len);
+    run->tcp_seq += run->tx_payload;
+    return &run->tx_hdr;
+}
+
 enum peer_frame_kind {
     PEER_FRAME_GOOD,            /* A test frame, intact. */
     PEER_FRAME_BAD,             /* A test frame, damaged. */
     PEER_FRAME_OTHER,           /* Not a test frame. */
 };
 
-/* Classifies the received frame 'frame' of 'len' bytes. */
-static enum peer_frame_kind
-peer_check_frame(const uint8_t *frame, uint32_t len)
+/* What peer_check_frame() found out about a received frame. */
+struct peer_frame_info {
+    bool test;                  /* Starts with the test header. */
+    uint64_t seq;               /* Its sequence number, if 'test'. */
+    bool tcp;                   /* A TCP test frame, or a segment of one. */
+    uint32_t tcp_seq;           /* Its TCP sequence number, if 'tcp'. */
+    uint32_t payload;           /* Its TCP payload bytes, if 'tcp'. */
+    const char *damage;         /* What is wrong, if damaged. */
+};
+
+/* Returns true if 'frame' of 'len' bytes looks like a TCP test frame or a
+ * segment of one: its addresses, ports and header lengths. */
+static bool
+peer_is_tcp_frame(const uint8_t *frame, uint32_t len)
 {
-    if (len < PEER_HDR_END || get_be(frame + 12, 2) != PEER_ETHERTYPE
-        || memcmp(frame + 14, PEER_MAGIC, 4)) {
-        return PEER_FRAME_OTHER;
+    const uint8_t *ip = frame + PEER_ETH_HLEN;
+    const uint8_t *tcp = frame + PEER_TCP_OFS;
+
+    return (len >= PEER_TCP_HDRS_LEN
+            && get_be(frame + 12, 2) == PEER_ETHERTYPE_IPV4
+            && ip[0] == 0x45 && ip[9] == PEER_IPPROTO_TCP
+            && get_be(ip + 12, 4) == PEER_IP_SRC
+            && get_be(ip + 16, 4) == PEER_IP_DST
+            && get_be(tcp, 2) == PEER_TCP_SRC_PORT
+            && get_be(tcp + 2, 2) == PEER_TCP_DST_PORT
+            && tcp[12] >> 4 == PEER_TCP_HLEN / 4);
+}
+
+/* Checks the virtio-net header 'hdr' that came with a TCP test frame or
+ * segment against what 'peer' negotiated (virtio 1.x 5.1.6.4.1: no flags
+ * without GUEST_CSUM, no GSO without GUEST_TSO4; the peer negotiates both
+ * or neither) and the frame: a partial checksum must be the TCP
+ * checksum's.  Returns NULL if it is fine, else what is wrong. */
+static const char *
+peer_check_rx_request(const struct peer *peer,
+                      const struct virtio_net_hdr *hdr)
+{
+    uint8_t flags = hdr->flags;
+
+    if (flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) {
+        return "unknown flags in its virtio-net header";
+    }
+    if (flags && !peer->tso_rx) {
+        return "checksum flags in its virtio-net header without GUEST_CSUM";
+    }
+    if (hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE
+        && (hdr->gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || !hdr->gso_size
+            || !peer->tso_rx)) {
+        return "a GSO request that was not negotiated or is malformed";
+    }
+    if (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM
+        && (hdr->csum_start != PEER_TCP_OFS
+            || hdr->csum_offset != PEER_TCP_CSUM_OFS)) {
+        return "a partial checksum request not for its TCP checksum";
+    }
+    return NULL;
+}
+
+/* Classifies TCP test frame (or segment) 'frame' of 'len' bytes (for
+ * which peer_is_tcp_frame() returned true), which came with virtio-net
+ * header 'hdr', and fills in 'info'.  Every length and offset is read
+ * once from the frame and checked against 'len' before use: the back-end
+ * may be hostile, and may even change the frame while we read it. */
+static enum peer_frame_kind
+peer_check_tcp_frame(const struct peer *peer, const uint8_t *frame,
+                     uint32_t len, const struct virtio_net_hdr *hdr,
+                     struct peer_frame_info *info)
+{
+    const uint8_t *ip = frame + PEER_ETH_HLEN;
+    const uint8_t *tcp = frame + PEER_TCP_OFS;
+    const uint8_t *payload = frame + PEER_TCP_HDRS_LEN;
+    uint32_t tot_len = get_be(ip + 2, 2);
+    uint32_t tcp_len, start = 0;
+    uint64_t pseudo;
+    uint16_t csum;
+
+    info->tcp = true;
+    info->tcp_seq = get_be(tcp + 4, 4);
+
+    if (peer_csum_fold(peer_csum_add(0, ip, PEER_IP_HLEN)) != 0xffff) {
+        info->damage = "bad IPv4 header checksum";
+        return PEER_FRAME_BAD;
+    }
+    if (get_be(ip + 6, 2) & 0x3fff) {
+        info->damage = "an IPv4 fragment";
+        return PEER_FRAME_BAD;
+    }
+    /* The total length must be the frame's, but for the padding of a
+     * frame shorter than Ethernet's minimum. */
+    if (tot_len < PEER_IP_HLEN + PEER_TCP_HLEN
+        || (tot_len + PEER_ETH_HLEN != len
+            && (len != PEER_MIN_ETH_FRAME
+                || tot_len + PEER_ETH_HLEN > len))) {
+        info->damage = "IPv4 total length does not match the frame";
+        return PEER_FRAME_BAD;
+    }
+    tcp_len = tot_len - PEER_IP_HLEN;
+    info->payload = tcp_len - PEER_TCP_HLEN;
+
+    info->damage = peer_check_rx_request(peer, hdr);
+    if (info->damage) {
+        return PEER_FRAME_BAD;
+    }
+    pseudo = peer_tcp_pseudo_sum(ip, tcp_len);
+    if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        /* Left to us, as Linux leaves it to a device: the pseudo-header's
+         * sum only. */
+        memcpy(&csum, tcp + PEER_TCP_CSUM_OFS, 2);
+        if (!peer_csum_equal(csum, peer_csum_fold(pseudo))) {
+            info->damage = "partial TCP checksum is not the pseudo-header's";
+            return PEER_FRAME_BAD;
+        }
+    } else if (peer_csum_fold(peer_csum_add(pseudo, tcp, tcp_len))
+               != 0xffff) {
+        info->damage = "bad TCP checksum";
+        return PEER_FRAME_BAD;
     }
 
-    uint64_t seq = get_be(frame + 18, 8);
-    if (get_be(frame + 26, 2) != len
-        || memcmp(frame + PEER_HDR_END,
-                  &peer_pattern[(seq & 0xff) + PEER_HDR_END],
-                  len - PEER_HDR_END)) {
+    if (info->payload >= PEER_TEST_HLEN && !memcmp(payload, PEER_MAGIC, 4)) {
+        /* A whole frame, or the first segment of one: its test header
+         * holds the whole frame's length. */
+        info->test = true;
+        info->seq = get_be(payload + 4, 8);
+        if (get_be(payload + 12, 2) < PEER_TCP_HDRS_LEN + info->payload) {
+            info->damage = "test header length shorter than the frame";
+            return PEER_FRAME_BAD;
+        }
+        start = PEER_TEST_HLEN;
+    }
+    if (memcmp(payload + start,
+               &peer_pattern[(info->tcp_seq + start) & 0xff],
+               info->payload - start)) {
+        info->damage = "damaged payload";
         return PEER_FRAME_BAD;
     }
     return PEER_FRAME_GOOD;
 }
 
-/* Counts received frame 'frame' of 'len' bytes in 'run'. */
-static void
-peer_count_rx(struct peer_run *run, const uint8_t *frame, uint32_t len)
+/* Classifies the received frame 'frame' of 'len' bytes, which came with
+ * virtio-net header 'hdr', and fills in 'info'. */
+static enum peer_frame_kind
+peer_check_frame(const struct peer *peer, const uint8_t *frame, uint32_t len,
+                 const struct virtio_net_hdr *hdr,
+                 struct peer_frame_info *info)
 {
-    switch (peer_check_frame(frame, len)) {
-    case PEER_FRAME_GOOD:
-        run->stats.rx_frames++;
-        run->stats.rx_bytes += len;
-        break;
-    case PEER_FRAME_BAD:
-        run->stats.rx_frames++;
-        run->stats.rx_bytes += len;
-        if (!run->stats.rx_bad) {
-            peer_error("received a damaged frame (%"PRIu32" bytes, "
-                       "sequence %"PRIu64")", len,
-                       len >= PEER_HDR_END ? get_be(frame + 18, 8) : 0);
+    memset(info, 0, sizeof *info);
+    if (len >= PEER_HDR_END && get_be(frame + 12, 2) == PEER_ETHERTYPE
+        && !memcmp(frame + 14, PEER_MAGIC, 4)) {
+        uint64_t seq = get_be(frame + 18, 8);
+
+        info->test = true;
+        info->seq = seq;
+        if (get_be(frame + 26, 2) != len
+            || memcmp(frame + PEER_HDR_END,
+                      &peer_pattern[(seq & 0xff) + PEER_HDR_END],
+                      len - PEER_HDR_END)) {
+            return PEER_FRAME_BAD;
         }
-        run->stats.rx_bad++;
-        break;
-    case PEER_FRAME_OTHER:
-        run->stats.rx_other++;
-        break;
+        return PEER_FRAME_GOOD;
+    }
+    if (peer_is_tcp_frame(frame, len)) {
+        return peer_check_tcp_frame(peer, frame, len, hdr, info);
+    }
+    return PEER_FRAME_OTHER;
+}
+
+/* Counts received frame 'frame' of 'len' bytes, which came with
+ * virtio-net header 'hdr', in 'run'. */
+static void
+peer_count_rx(struct peer_run *run, const uint8_t *frame, uint32_t len,
+              const struct virtio_net_hdr *hdr)
+{
+    struct peer_stats *s = &run->stats;
+    struct peer_frame_info info;
+    enum peer_frame_kind kind = peer_check_frame(run->peer, frame, len, hdr,
+                                                 &info);
+
+    if (len > s->rx_max_len) {
+        s->rx_max_len = len;
+    }
+    if (kind == PEER_FRAME_OTHER) {
+        s->rx_other++;
+        return;
+    }
+
+    s->rx_bytes += len;
+    if (info.test) {
+        s->rx_frames++;
+    }
+    if (info.tcp) {
+        s->rx_tcp++;
+        s->rx_gso += hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+        s->rx_csum_partial += (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+        if (kind == PEER_FRAME_GOOD) {
+            s->rx_payload_bytes += info.payload;
+        }
+    }
+    if (kind == PEER_FRAME_BAD) {
+        if (s->rx_bad) {
+            /* Reported the first one only. */
+        } else if (info.tcp) {
+            peer_error("received a damaged TCP frame (%"PRIu32" bytes, TCP "
+                       "sequence %"PRIu32"): %s", len, info.tcp_seq,
+                       info.damage);
+        } else {
+            peer_error("received a damaged frame (%"PRIu32" bytes, "
+                       "sequence %"PRIu64")", len, info.seq);
+        }
+        s->rx_bad++;
     }
 }
 
@@ -304,19 +635,20 @@ static unsigned int
 peer_run_tx_burst(struct peer_run *run, uint64_t budget)
 {
     struct peer *peer = run->peer;
-    uint32_t len = run->opts->frame_size;
+    uint32_t len = run->frame_len;
     unsigned int n;
 
     for (n = 0; n < budget; n++) {
         struct peer_queue *q = &peer->queues[run->next_q];
+        const struct virtio_net_hdr *ol;
         uint16_t id;
         uint8_t *frame = peer_tx_slot(peer, &q->tx, &id);
 
         if (!frame) {
             break;
         }
-        peer_make_frame(run->opts, frame, run->seq++, len);
-        peer_tx_put(peer, &q->tx, id, len);
+        ol = peer_make_frame(run, frame, run->seq++);
+        peer_tx_put(peer, &q->tx, id, len, ol);
         q->tx_frames++;
         run->stats.tx_frames++;
         run->stats.tx_bytes += len;
@@ -341,16 +673,17 @@ peer_run_rx_burst(struct peer_run *run)
         struct peer_queue *q = &peer->queues[i];
 
         for (unsigned int n = 0; n < PEER_BURST; n++) {
+            struct virtio_net_hdr hdr;
             uint8_t *frame;
             uint32_t len;
-            int retval = peer_rx_next(peer, &q->rx, &frame, &len);
+            int retval = peer_rx_next(peer, &q->rx, &frame, &len, &hdr);
 
             if (!retval) {
                 break;
             } else if (retval < 0) {
                 run->stats.rx_errors++;
             } else {
-                peer_count_rx(run, frame, len);
+                peer_count_rx(run, frame, len, &hdr);
                 q->rx_frames++;
             }
             total++;
@@ -358,6 +691,33 @@ peer_run_rx_burst(struct peer_run *run)
         peer_publish(peer, &q->rx);
     }
     return total;
+}
+
+/* With --tso, prints the transmit side's TCP fields of a result line. */
+static void
+peer_print_tx_tcp(const struct peer_run *run)
+{
+    uint64_t done = run->stats.tx_done;
+
+    if (run->opts->tso_fields) {
+        printf(" tx_payload_bytes=%"PRIu64" tx_gso=%"PRIu64,
+               done * run->tx_payload,
+               run->tx_hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE ? done : 0);
+    }
+}
+
+/* With --tso, prints the receive side's TCP fields of a result line. */
+static void
+peer_print_rx_tcp(const struct peer_run *run)
+{
+    const struct peer_stats *s = &run->stats;
+
+    if (run->opts->tso_fields) {
+        printf(" rx_tcp=%"PRIu64" rx_payload_bytes=%"PRIu64" "
+               "rx_gso=%"PRIu64" rx_csum_partial=%"PRIu64" max_len=%"PRIu32,
+               s->rx_tcp, s->rx_payload_bytes, s->rx_gso, s->rx_csum_partial,
+               s->rx_max_len);
+    }
 }
 
 /* The 'send' command: sends --count frames (or until --duration), waiting
@@ -395,7 +755,9 @@ peer_cmd_send(struct peer_run *run)
     }
     peer_run_reclaim(run);
 
-    printf("sent=%"PRIu64"\n", run->stats.tx_done);
+    printf("sent=%"PRIu64, run->stats.tx_done);
+    peer_print_tx_tcp(run);
+    printf("\n");
     if (opts->count && run->stats.tx_done < opts->count) {
         if (!run->failed) {
             peer_error("only %"PRIu64" of %"PRIu64" frames were consumed "
@@ -405,8 +767,21 @@ peer_cmd_send(struct peer_run *run)
     }
 }
 
-/* The 'recv' command: counts and checks frames until --count arrived,
- * --duration elapsed or nothing arrived for --idle seconds. */
+/* Returns true once 'recv' has received what --count and --bytes ask for
+ * (never without either). */
+static bool
+peer_recv_done(const struct peer_run *run)
+{
+    const struct peer_options *opts = run->opts;
+
+    return ((opts->count || opts->bytes)
+            && (!opts->count || run->stats.rx_frames >= opts->count)
+            && (!opts->bytes || run->stats.rx_payload_bytes >= opts->bytes));
+}
+
+/* The 'recv' command: counts and checks frames until --count test frames
+ * and --bytes TCP payload bytes arrived, --duration elapsed or nothing
+ * arrived for --idle seconds. */
 static void
 peer_cmd_recv(struct peer_run *run)
 {
@@ -415,8 +790,7 @@ peer_cmd_recv(struct peer_run *run)
     size_t n_vrs = peer_run_vrings(run, false, vrs);
 
     while (!peer_stop && peer_run_tick(run) && !peer_run_expired(run)
-           && !peer_run_idle(run)
-           && (!opts->count || run->stats.rx_frames < opts->count)) {
+           && !peer_run_idle(run) && !peer_recv_done(run)) {
         if (peer_run_rx_burst(run)) {
             peer_run_progress(run);
         } else {
@@ -424,8 +798,10 @@ peer_cmd_recv(struct peer_run *run)
         }
     }
 
-    printf("received=%"PRIu64" bad=%"PRIu64" other=%"PRIu64"\n",
+    printf("received=%"PRIu64" bad=%"PRIu64" other=%"PRIu64,
            run->stats.rx_frames, run->stats.rx_bad, run->stats.rx_other);
+    peer_print_rx_tcp(run);
+    printf("\n");
     if (run->stats.rx_errors) {
         peer_error("%"PRIu64" malformed used ring entries",
                    run->stats.rx_errors);
@@ -441,6 +817,68 @@ peer_cmd_recv(struct peer_run *run)
         }
         run->failed = true;
     }
+    if (opts->bytes && run->stats.rx_payload_bytes < opts->bytes) {
+        if (!run->failed) {
+            peer_error("received only %"PRIu64" of %"PRIu64" TCP payload "
+                       "bytes", run->stats.rx_payload_bytes, opts->bytes);
+        }
+        run->failed = true;
+    }
+}
+
+/* How 'echo' reflects a frame. */
+enum peer_echo_how {
+    PEER_ECHO_PLAIN,            /* As it is, without a request. */
+    PEER_ECHO_REQUEST,          /* With the request it came with. */
+    PEER_ECHO_CSUM,             /* With its partial checksum completed. */
+    PEER_ECHO_DROP,             /* Not at all. */
+};
+
+/* Decides how 'echo' reflects a frame of 'len' bytes that arrived with
+ * virtio-net header 'in'.  With the receive side of --tso negotiated, a
+ * frame's checksum and GSO requests go back with it (in '*out') when the
+ * transmit side is negotiated too; without it, a partial checksum is
+ * completed and a GSO frame dropped.  A request that does not fit the
+ * frame drops it.  Without the receive side, the header is ignored. */
+static enum peer_echo_how
+peer_echo_how(const struct peer *peer, const struct virtio_net_hdr *in,
+              uint32_t len, struct virtio_net_hdr *out)
+{
+    bool csum = in->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    bool gso = in->gso_type != VIRTIO_NET_HDR_GSO_NONE;
+
+    memset(out, 0, sizeof *out);
+    if (!peer->tso_rx || (!csum && !gso)) {
+        return PEER_ECHO_PLAIN;
+    }
+    if (!csum || (uint32_t) in->csum_start + in->csum_offset + 2 > len) {
+        return PEER_ECHO_DROP;
+    }
+    out->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    out->csum_start = in->csum_start;
+    out->csum_offset = in->csum_offset;
+    if (gso) {
+        if (!peer->tso_tx || in->gso_type != VIRTIO_NET_HDR_GSO_TCPV4
+            || !in->gso_size) {
+            return PEER_ECHO_DROP;
+        }
+        out->gso_type = in->gso_type;
+        out->gso_size = in->gso_size;
+        out->hdr_len = in->hdr_len;
+    }
+    return peer->tso_tx ? PEER_ECHO_REQUEST : PEER_ECHO_CSUM;
+}
+
+/* Completes in 'frame' ('len' bytes) the partial checksum that 'ol' (which
+ * fits the frame) asks for. */
+static void
+peer_csum_complete(uint8_t *frame, uint32_t len,
+                   const struct virtio_net_hdr *ol)
+{
+    uint16_t csum = ~peer_csum_fold(peer_csum_add(0, frame + ol->csum_start,
+                                                  len - ol->csum_start));
+
+    memcpy(frame + ol->csum_start + ol->csum_offset, &csum, 2);
 }
 
 /* Reflects up to one burst of the frames received on queue 'q', with MAC
@@ -455,10 +893,12 @@ peer_echo_queue(struct peer_run *run, struct peer_queue *q)
 
     run->stats.tx_done += peer_tx_reclaim(&q->tx);
     for (n = 0; n < PEER_BURST && q->tx.n_free; n++) {
+        struct virtio_net_hdr in, ol;
+        enum peer_echo_how how;
         uint8_t *frame, *out;
         uint32_t len;
         uint16_t id;
-        int retval = peer_rx_next(peer, &q->rx, &frame, &len);
+        int retval = peer_rx_next(peer, &q->rx, &frame, &len, &in);
 
         if (!retval) {
             break;
@@ -468,7 +908,8 @@ peer_echo_queue(struct peer_run *run, struct peer_queue *q)
         }
         run->stats.rx_frames++;
         q->rx_frames++;
-        if (len < 12 || len > room) {
+        how = peer_echo_how(peer, &in, len, &ol);
+        if (len < 12 || len > room || how == PEER_ECHO_DROP) {
             run->stats.rx_other++;
             continue;
         }
@@ -476,7 +917,11 @@ peer_echo_queue(struct peer_run *run, struct peer_queue *q)
         memcpy(out, frame + 6, 6);
         memcpy(out + 6, frame, 6);
         memcpy(out + 12, frame + 12, len - 12);
-        peer_tx_put(peer, &q->tx, id, len);
+        if (how == PEER_ECHO_CSUM) {
+            peer_csum_complete(out, len, &ol);
+        }
+        peer_tx_put(peer, &q->tx, id, len,
+                    how == PEER_ECHO_REQUEST ? &ol : NULL);
         q->tx_frames++;
         run->stats.tx_frames++;
         run->stats.tx_bytes += len;
@@ -553,11 +998,14 @@ peer_cmd_bench(struct peer_run *run)
 
     printf("sent=%"PRIu64" received=%"PRIu64" bad=%"PRIu64" "
            "seconds=%.3f tx_pps=%.0f rx_pps=%.0f tx_mpps=%.3f rx_mpps=%.3f "
-           "tx_gbps=%.3f rx_gbps=%.3f\n",
+           "tx_gbps=%.3f rx_gbps=%.3f",
            s->tx_done, s->rx_frames, s->rx_bad, elapsed, tx_pps, rx_pps,
            tx_pps / 1e6, rx_pps / 1e6,
            s->tx_bytes * 8.0 / elapsed / 1e9,
            s->rx_bytes * 8.0 / elapsed / 1e9);
+    peer_print_tx_tcp(run);
+    peer_print_rx_tcp(run);
+    printf("\n");
     if (s->rx_bad || s->rx_errors) {
         run->failed = true;
     }
@@ -577,16 +1025,18 @@ static bool
 peer_ping_reply(struct peer_run *run, uint64_t seq)
 {
     struct peer_queue *q = &run->peer->queues[0];
+    struct peer_frame_info info;
+    struct virtio_net_hdr hdr;
     bool found = false;
     uint8_t *frame;
     uint32_t len;
     int retval;
 
-    while ((retval = peer_rx_next(run->peer, &q->rx, &frame, &len))) {
+    while ((retval = peer_rx_next(run->peer, &q->rx, &frame, &len, &hdr))) {
         if (retval < 0) {
             run->stats.rx_errors++;
-        } else if (peer_check_frame(frame, len) == PEER_FRAME_GOOD
-                   && get_be(frame + 18, 8) == seq) {
+        } else if (peer_check_frame(run->peer, frame, len, &hdr, &info)
+                   == PEER_FRAME_GOOD && info.test && info.seq == seq) {
             found = true;
         } else {
             run->stats.rx_other++;
@@ -640,9 +1090,9 @@ peer_cmd_ping(struct peer_run *run)
 
         uint64_t seq = run->seq++;
         double sent_at = peer_now();
+        const struct virtio_net_hdr *ol = peer_make_frame(run, frame, seq);
 
-        peer_make_frame(opts, frame, seq, opts->frame_size);
-        peer_tx_put(run->peer, &q->tx, id, opts->frame_size);
+        peer_tx_put(run->peer, &q->tx, id, run->frame_len, ol);
         peer_publish(run->peer, &q->tx);
         run->stats.tx_frames++;
         for (;;) {
@@ -684,8 +1134,22 @@ peer_run_command(struct peer *peer)
     struct peer_run run = {
         .peer = peer,
         .opts = peer->opts,
+        .frame_len = peer_tx_frame_len(peer),
+        .tcp = peer->tso_tx,
     };
 
+    if (run.tcp) {
+        /* Every frame has the same length, hence the same request. */
+        run.tx_payload = run.frame_len - PEER_TCP_HDRS_LEN;
+        run.tx_hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        run.tx_hdr.csum_start = PEER_TCP_OFS;
+        run.tx_hdr.csum_offset = PEER_TCP_CSUM_OFS;
+        if (run.tx_payload > peer->opts->mss) {
+            run.tx_hdr.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+            run.tx_hdr.gso_size = peer->opts->mss;
+            run.tx_hdr.hdr_len = PEER_TCP_HDRS_LEN;
+        }
+    }
     peer_pattern_init();
     while (peer->opts->wait_signal && !peer_go && !peer_stop) {
         /* Connected and set up; the caller decides when traffic starts.

@@ -88,6 +88,14 @@ static const char *
 peer_feature_name(int bit)
 {
     switch (bit) {
+    case VHU_VIRTIO_NET_F_CSUM:
+        return "VIRTIO_NET_F_CSUM";
+    case VHU_VIRTIO_NET_F_GUEST_CSUM:
+        return "VIRTIO_NET_F_GUEST_CSUM";
+    case VHU_VIRTIO_NET_F_GUEST_TSO4:
+        return "VIRTIO_NET_F_GUEST_TSO4";
+    case VHU_VIRTIO_NET_F_HOST_TSO4:
+        return "VIRTIO_NET_F_HOST_TSO4";
     case VHU_VIRTIO_NET_F_MRG_RXBUF:
         return "VIRTIO_NET_F_MRG_RXBUF";
     case VHU_VIRTIO_RING_F_EVENT_IDX:
@@ -422,6 +430,63 @@ peer_want_feature(struct peer *peer, int bit, enum peer_switch sw,
     return 0;
 }
 
+/* Adds to '*features' the feature bits 'bit0' and 'bit1' (one side of the
+ * offloads) if the back-end offers both.  Returns 0, or -1 after printing
+ * an error if it does not and 'required' says that they must be. */
+static int
+peer_want_offload_pair(struct peer *peer, int bit0, int bit1,
+                       bool required, uint64_t *features)
+{
+    uint64_t bits = VHU_BIT(bit0) | VHU_BIT(bit1);
+
+    if ((peer->offered & bits) == bits) {
+        *features |= bits;
+    } else if (required) {
+        peer_error("back-end does not offer %s (asked with --tso=%s)",
+                   peer_feature_name(peer->offered & VHU_BIT(bit0)
+                                     ? bit1 : bit0),
+                   peer->opts->tso == PEER_TSO_TX ? "tx" : "on");
+        return -1;
+    }
+    return 0;
+}
+
+/* Adds to '*features' the offloads that --tso asks for: the transmit side
+ * (CSUM, HOST_TSO4) and, but with --tso=tx, the receive side (GUEST_CSUM,
+ * GUEST_TSO4), which needs mergeable receive buffers (already in
+ * '*features' or not) since the peer's buffers are too small for 64 KB
+ * frames otherwise.  Returns 0 or -1 after printing an error. */
+static int
+peer_choose_offloads(struct peer *peer, uint64_t *features)
+{
+    enum peer_tso tso = peer->opts->tso;
+    bool required = tso != PEER_TSO_AUTO;
+
+    if (tso == PEER_TSO_OFF) {
+        return 0;
+    }
+    if (peer_want_offload_pair(peer, VHU_VIRTIO_NET_F_CSUM,
+                               VHU_VIRTIO_NET_F_HOST_TSO4, required,
+                               features)) {
+        return -1;
+    }
+    if (tso == PEER_TSO_TX) {
+        return 0;
+    }
+    if (!(*features & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF))) {
+        if (required) {
+            peer_error("--tso=on needs VIRTIO_NET_F_MRG_RXBUF to receive "
+                       "64 KB frames (see --mrg-rxbuf; --tso=tx offloads "
+                       "the transmit side only)");
+            return -1;
+        }
+        return 0;
+    }
+    return peer_want_offload_pair(peer, VHU_VIRTIO_NET_F_GUEST_CSUM,
+                                  VHU_VIRTIO_NET_F_GUEST_TSO4, required,
+                                  features);
+}
+
 /* Chooses the virtio features to acknowledge from the back-end's offer.
  * Returns 0 or -1 after printing an error. */
 static int
@@ -440,7 +505,8 @@ peer_choose_features(struct peer *peer)
                              opts->event_idx, "--event-idx", &features)
         || peer_want_feature(peer, VHU_VIRTIO_RING_F_INDIRECT_DESC,
                              opts->indirect == PEER_AUTO ? PEER_OFF
-                             : opts->indirect, "--indirect", &features)) {
+                             : opts->indirect, "--indirect", &features)
+        || peer_choose_offloads(peer, &features)) {
         return -1;
     }
     if (opts->queues > 1) {
@@ -452,6 +518,8 @@ peer_choose_features(struct peer *peer)
 
     peer->features = features;
     peer->mrg_rxbuf = (features & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)) != 0;
+    peer->tso_tx = (features & VHU_BIT(VHU_VIRTIO_NET_F_HOST_TSO4)) != 0;
+    peer->tso_rx = (features & VHU_BIT(VHU_VIRTIO_NET_F_GUEST_TSO4)) != 0;
     peer->event_idx = ((features & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX))
                        != 0);
     peer->use_indirect = ((features
@@ -781,15 +849,20 @@ peer_start(struct peer *peer)
         return -1;
     }
 
+    char tso[32] = "";
+    if (opts->tso != PEER_TSO_OFF) {
+        snprintf(tso, sizeof tso, ", tso tx %s rx %s",
+                 peer->tso_tx ? "on" : "off", peer->tso_rx ? "on" : "off");
+    }
     peer_info(opts, "ready: %u queue pair(s), ring size %u, features "
               "0x%"PRIx64" (mrg_rxbuf %s, event_idx %s, indirect %s), "
-              "protocol features 0x%"PRIx64", %s",
+              "protocol features 0x%"PRIx64", %s%s",
               peer->n_queues, opts->ring_size, peer->features,
               peer->mrg_rxbuf ? "on" : "off",
               peer->event_idx ? "on" : "off",
               peer->use_indirect ? "on" : "off",
               peer->protocol_features,
-              opts->notify ? "kick/call eventfds" : "polling");
+              opts->notify ? "kick/call eventfds" : "polling", tso);
     return 0;
 }
 

@@ -37,8 +37,11 @@
 #define PEER_PAGE_SIZE 4096
 #define PEER_MEM_ALIGN (2 * 1024 * 1024)
 
-/* Receive buffer size with mergeable buffers (as Linux and DPDK use). */
+/* Receive buffer size with mergeable buffers (as Linux and DPDK use), and
+ * with GUEST_TSO4 (a page, as Linux's buffers grow to under TCP bulk
+ * traffic): 16 buffers for a 64 KB frame. */
 #define PEER_MRG_BUF_SIZE 2048
+#define PEER_MRG_TSO_BUF_SIZE 4096
 
 /* Smallest receive frame room without mergeable buffers: a full-sized
  * Ethernet frame. */
@@ -109,14 +112,19 @@ peer_layout(struct peer *peer, uint8_t *base)
     size_t offset = 0;
 
     if (peer->mrg_rxbuf) {
-        rx_buf_size = PEER_MRG_BUF_SIZE;
+        rx_buf_size = peer->tso_rx ? PEER_MRG_TSO_BUF_SIZE : PEER_MRG_BUF_SIZE;
     } else {
         rx_buf_size = peer_align(peer->hdr_len + (frame > PEER_RX_MIN_FRAME
                                                   ? frame
                                                   : PEER_RX_MIN_FRAME), 64);
     }
-    if (opts->command == PEER_CMD_ECHO && frame < PEER_ECHO_MAX_FRAME) {
-        frame = PEER_ECHO_MAX_FRAME;
+    frame = peer_tx_frame_len(peer);
+    if (opts->command == PEER_CMD_ECHO) {
+        /* An echo peer that may receive 64 KB frames reflects them too. */
+        unsigned int echo_max = (peer->tso_rx ? PEER_MAX_FRAME
+                                 : PEER_ECHO_MAX_FRAME);
+
+        frame = frame > echo_max ? frame : echo_max;
     }
     tx_buf_size = peer_align(peer->hdr_len + frame, 64);
 
@@ -355,17 +363,33 @@ peer_tx_slot(struct peer *peer, struct peer_vring *vr, uint16_t *id)
     return vr->bufs + (size_t) *id * vr->buf_size + peer->hdr_len;
 }
 
+/* Returns the length of the test frames the peer sends: --frame-size, but
+ * at least PEER_TCP_MIN_FRAME for TCP test frames (the transmit side of
+ * --tso negotiated). */
+uint32_t
+peer_tx_frame_len(const struct peer *peer)
+{
+    uint32_t len = peer->opts->frame_size;
+
+    return peer->tso_tx && len < PEER_TCP_MIN_FRAME ? PEER_TCP_MIN_FRAME
+                                                     : len;
+}
+
 /* Queues the frame of 'frame_len' bytes written in buffer 'id' (from
- * peer_tx_slot()) for transmission.  The back-end sees it after
- * peer_publish(). */
+ * peer_tx_slot()) for transmission, with the offload request 'ol' (NULL
+ * for none).  The back-end sees it after peer_publish(). */
 void
 peer_tx_put(struct peer *peer, struct peer_vring *vr, uint16_t id,
-            uint32_t frame_len)
+            uint32_t frame_len, const struct virtio_net_hdr *ol)
 {
     uint8_t *buf = vr->bufs + (size_t) id * vr->buf_size;
 
-    /* No offloads: an all-zero header (num_buffers too, on transmit). */
+    /* The request, if any, and zeros for the rest (num_buffers too, on
+     * transmit). */
     memset(buf, 0, peer->hdr_len);
+    if (ol) {
+        memcpy(buf, ol, sizeof *ol);
+    }
     if (vr->indirect) {
         vr->indirect[2 * id + 1].len = frame_len;
     } else {
@@ -472,14 +496,15 @@ peer_rx_gather(struct peer *peer, struct peer_vring *vr, uint16_t n,
     return ok ? (int) total : -1;
 }
 
-/* Fetches the next received frame from 'vr' into '*frame' and '*len'.  The
- * frame stays valid until the next peer_publish() on 'vr', which gives its
- * buffers back to the back-end.  Returns 1 if there was a frame, 0 if there
- * was none, -1 if the back-end wrote a malformed entry (which is
- * skipped). */
+/* Fetches the next received frame from 'vr' into '*frame' and '*len', and
+ * a copy of its virtio-net header (without num_buffers) into '*hdr': the
+ * back-end wrote it, so nothing in it is checked here.  The frame stays
+ * valid until the next peer_publish() on 'vr', which gives its buffers back
+ * to the back-end.  Returns 1 if there was a frame, 0 if there was none, -1
+ * if the back-end wrote a malformed entry (which is skipped). */
 int
 peer_rx_next(struct peer *peer, struct peer_vring *vr, uint8_t **frame,
-             uint32_t *len)
+             uint32_t *len, struct virtio_net_hdr *hdr)
 {
     uint16_t used_idx = peer_used_idx(vr);
     uint16_t n_bufs = 1;
@@ -495,14 +520,19 @@ peer_rx_next(struct peer *peer, struct peer_vring *vr, uint8_t **frame,
         vr->last_used++;
         return -1;
     }
+    memcpy(hdr, buf, sizeof *hdr);
 
     if (peer->mrg_rxbuf) {
-        const struct virtio_net_hdr_mrg_rxbuf *hdr = (const void *) buf;
+        const struct virtio_net_hdr_mrg_rxbuf *mrg = (const void *) buf;
 
-        n_bufs = hdr->num_buffers ? hdr->num_buffers : 1;
-        if ((uint16_t) (used_idx - vr->last_used) < n_bufs) {
-            /* The device publishes a frame's buffers together, so this is
-             * a broken back-end; take the buffer back and skip it. */
+        /* Read once: the back-end may change it under our feet. */
+        n_bufs = __atomic_load_n(&mrg->num_buffers, __ATOMIC_RELAXED);
+        n_bufs = n_bufs ? n_bufs : 1;
+        if (n_bufs > vr->size
+            || (uint16_t) (used_idx - vr->last_used) < n_bufs) {
+            /* The device publishes a frame's buffers together, and never
+             * more than the ring holds, so this is a broken back-end; take
+             * the buffer back and skip it. */
             vr->last_used++;
             return -1;
         }

@@ -119,6 +119,14 @@ peer_usage(void)
            "  --event-idx=on|off|auto  VIRTIO_RING_F_EVENT_IDX (auto)\n"
            "  --indirect=on|off        indirect descriptors on transmit "
            "(off)\n"
+           "  --tso=on|off|auto|tx     checksum and TCP segmentation "
+           "offloads (off):\n"
+           "                           send TCP test frames with partial "
+           "checksums\n"
+           "                           and TSO, receive offloaded frames "
+           "(needs\n"
+           "                           mergeable buffers); tx: send side "
+           "only\n"
            "  --notify=on|off          kick/call eventfds instead of "
            "polling (off)\n"
            "  --mem=MB                 guest memory size (default: what "
@@ -136,13 +144,19 @@ peer_usage(void)
            "                           qemu-9.2, cloud-hypervisor or "
            "crosvm\n"
            "\nTraffic:\n"
-           "  --frame-size=BYTES       frame size, 60..%d (default 64)\n"
+           "  --frame-size=BYTES       frame size, 60..%d (default 64; "
+           "TCP test\n"
+           "                           frames: at least %d)\n"
+           "  --mss=BYTES              TCP payload per segment of TSO "
+           "frames (%d)\n"
            "  --count=N                frames to send or receive (0: no "
            "limit)\n"
            "  --duration=SECS          stop after this long (0: no limit;\n"
            "                           bench: default 10)\n"
            "  --idle=SECS              recv, echo: stop after this long "
            "without frames\n"
+           "  --bytes=N                recv: TCP payload bytes to receive "
+           "(0: no limit)\n"
            "  --rate=PPS               pace transmission (0: as fast as "
            "possible)\n"
            "  --mac=MAC                source MAC (default "
@@ -155,7 +169,8 @@ peer_usage(void)
            "line\n"
            "  -v, --verbose            print each vhost-user message\n"
            "  -h, --help               print this help\n",
-           PEER_NAME, PEER_NAME, PEER_MAX_FRAME);
+           PEER_NAME, PEER_NAME, PEER_MAX_FRAME, PEER_TCP_MIN_FRAME,
+           PEER_DEFAULT_MSS);
 }
 
 /* Parses an unsigned integer option in [min, max].  Returns true on
@@ -280,6 +295,9 @@ enum {
     OPT_MTU,
     OPT_FRONTEND,
     OPT_WAIT_SIGNAL,
+    OPT_TSO,
+    OPT_MSS,
+    OPT_BYTES,
 };
 
 /* Parses one option 'c' with argument 'arg' into 'opts'.  Returns true on
@@ -326,6 +344,29 @@ peer_parse_option(int c, const char *name, const char *arg,
         return peer_parse_switch(name, arg, true, &opts->event_idx);
     case OPT_INDIRECT:
         return peer_parse_switch(name, arg, true, &opts->indirect);
+    case OPT_TSO:
+        if (!strcmp(arg, "on")) {
+            opts->tso = PEER_TSO_ON;
+        } else if (!strcmp(arg, "off")) {
+            opts->tso = PEER_TSO_OFF;
+        } else if (!strcmp(arg, "auto")) {
+            opts->tso = PEER_TSO_AUTO;
+        } else if (!strcmp(arg, "tx")) {
+            opts->tso = PEER_TSO_TX;
+        } else {
+            peer_error("--%s=%s: expected on, off, auto or tx", name, arg);
+            return false;
+        }
+        opts->tso_fields = true;
+        return true;
+    case OPT_MSS:
+        if (!peer_parse_uint(name, arg, 64, 65535, &x)) {
+            return false;
+        }
+        opts->mss = x;
+        return true;
+    case OPT_BYTES:
+        return peer_parse_uint(name, arg, 0, UINT64_MAX, &opts->bytes);
     case OPT_NOTIFY:
         if (!peer_parse_switch(name, arg, false, &sw)) {
             return false;
@@ -416,6 +457,9 @@ peer_parse_args(int argc, char *argv[], struct peer_options *opts)
         { "mrg-rxbuf", required_argument, NULL, OPT_MRG_RXBUF },
         { "event-idx", required_argument, NULL, OPT_EVENT_IDX },
         { "indirect", required_argument, NULL, OPT_INDIRECT },
+        { "tso", required_argument, NULL, OPT_TSO },
+        { "mss", required_argument, NULL, OPT_MSS },
+        { "bytes", required_argument, NULL, OPT_BYTES },
         { "notify", required_argument, NULL, OPT_NOTIFY },
         { "frame-size", required_argument, NULL, OPT_FRAME_SIZE },
         { "count", required_argument, NULL, OPT_COUNT },
@@ -444,6 +488,7 @@ peer_parse_args(int argc, char *argv[], struct peer_options *opts)
         .event_idx = PEER_AUTO,
         .indirect = PEER_AUTO,
         .frame_size = 64,
+        .mss = PEER_DEFAULT_MSS,
         .mac = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x01 },
         .dst_mac = { 0x52, 0x54, 0x00, 0x00, 0x00, 0x02 },
         .verbosity = 1,

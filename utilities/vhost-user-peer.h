@@ -72,6 +72,22 @@ enum peer_switch {
     PEER_ON,
 };
 
+/* Checksum and TCP segmentation offloads (--tso).  The transmit side is
+ * VIRTIO_NET_F_CSUM and HOST_TSO4, the receive side GUEST_CSUM and
+ * GUEST_TSO4 (only with MRG_RXBUF, for 64 KB frames). */
+enum peer_tso {
+    PEER_TSO_OFF,               /* Neither side (the default). */
+    PEER_TSO_AUTO,              /* Each side whose bits are offered. */
+    PEER_TSO_ON,                /* Both sides, required. */
+    PEER_TSO_TX,                /* The transmit side only, required. */
+};
+
+/* TCP test frames (sent with the transmit side of --tso): Ethernet, IPv4
+ * and TCP headers without options, then the test header. */
+#define PEER_TCP_HDRS_LEN 54    /* Ethernet, IPv4 and TCP headers. */
+#define PEER_TCP_MIN_FRAME 68   /* The headers and the test header. */
+#define PEER_DEFAULT_MSS 1448
+
 enum peer_command {
     PEER_CMD_SEND,
     PEER_CMD_RECV,
@@ -116,9 +132,13 @@ struct peer_options {
     enum peer_switch mrg_rxbuf;
     enum peer_switch event_idx;
     enum peer_switch indirect;
+    enum peer_tso tso;
+    bool tso_fields;            /* --tso given: print the TCP fields. */
+    unsigned int mss;           /* TCP payload bytes per segment. */
     bool notify;                /* Use kick and call eventfds. */
     unsigned int frame_size;    /* Bytes, Ethernet header included. */
     uint64_t count;             /* Frames; 0 means no limit. */
+    uint64_t bytes;             /* recv: TCP payload bytes; 0: no limit. */
     double duration;            /* Seconds; 0 means no limit. */
     double idle;                /* Seconds; 0 means no idle timeout. */
     uint8_t mac[6];
@@ -180,6 +200,13 @@ struct peer_stats {
     uint64_t rx_bad;            /* Our frames, damaged. */
     uint64_t rx_other;          /* Frames that are not ours. */
     uint64_t rx_errors;         /* Malformed used ring entries. */
+
+    /* TCP test frames and segments (see vhost-user-peer-cmds.c). */
+    uint64_t rx_tcp;            /* Received, intact or not. */
+    uint64_t rx_payload_bytes;  /* TCP payload bytes of the intact ones. */
+    uint64_t rx_gso;            /* Received with a GSO request. */
+    uint64_t rx_csum_partial;   /* Received with NEEDS_CSUM. */
+    uint32_t rx_max_len;        /* Largest frame received, of any kind. */
 };
 
 /* The device: control channel, negotiated features, memory, rings. */
@@ -195,6 +222,8 @@ struct peer {
     bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated. */
     bool use_indirect;          /* Transmit through indirect tables. */
     bool mrg_rxbuf;             /* VIRTIO_NET_F_MRG_RXBUF negotiated. */
+    bool tso_tx;                /* CSUM and HOST_TSO4 negotiated. */
+    bool tso_rx;                /* GUEST_CSUM and GUEST_TSO4 negotiated. */
     unsigned int hdr_len;       /* virtio-net header size. */
     bool running;               /* Rings handed to the back-end. */
 
@@ -235,18 +264,21 @@ void peer_close(struct peer *);
 int peer_check_backend(struct peer *);
 
 /* vhost-user-peer-ring.c. */
+struct virtio_net_hdr;
+
 int peer_mem_init(struct peer *);
 void peer_mem_destroy(struct peer *);
 uint64_t peer_gpa(const struct peer *, const void *);
 
 unsigned int peer_tx_reclaim(struct peer_vring *);
 uint8_t *peer_tx_slot(struct peer *, struct peer_vring *, uint16_t *id);
+uint32_t peer_tx_frame_len(const struct peer *);
 void peer_tx_put(struct peer *, struct peer_vring *, uint16_t id,
-                 uint32_t frame_len);
+                 uint32_t frame_len, const struct virtio_net_hdr *);
 void peer_publish(struct peer *, struct peer_vring *);
 
 int peer_rx_next(struct peer *, struct peer_vring *, uint8_t **frame,
-                 uint32_t *len);
+                 uint32_t *len, struct virtio_net_hdr *);
 
 bool peer_vring_notify_on(struct peer *, struct peer_vring *);
 void peer_vring_notify_off(struct peer *, struct peer_vring *);
