@@ -7,6 +7,8 @@ EXTRA_DIST += \
 	utilities/install-deps.sh \
 	utilities/ovs-bench.sh \
 	utilities/ovs-bench-report.py \
+	utilities/ovs-bench-offloads.sh \
+	utilities/offload-bench-report.py \
 	utilities/rx-mode-bench.sh \
 	utilities/rx-mode-bench-report.py \
 	utilities/run-demo.sh \

@@ -53,6 +53,9 @@
 # reports the instructions per packet of netdev_vhost_user_rxq_recv() +
 # netdev_vhost_user_send() (inclusive) and where they go.
 #
+# With --offloads it measures checksum and TSO offloads instead: guests
+# over HTTP and peers' 64 KB TSO frames (utilities/ovs-bench-offloads.sh).
+#
 # Needs root (namespaces, hugepages).  See Documentation/benchmark.rst.
 
 set -u
@@ -82,6 +85,12 @@ idle_seconds=30
 idle_ports=8
 ping_count=5000
 ping_rate=1000
+offloads=false
+tcp_mb=64
+tcp_transfers=3
+tcp_timeout=60
+tso_seconds=10
+tcp_ports=client,server
 
 usage () {
     cat <<EOF
@@ -100,6 +109,17 @@ usage: $0 [OPTIONS]
                       idle cost and round-trip latency (see below)
   --idle-seconds=S    --rx-modes: idle measurement (default $idle_seconds)
   --ping-count=N      --rx-modes: round trips per switch (default $ping_count)
+  --offloads          instead of the testpmd loops, the checksum and TSO
+                      figures: guest-to-guest TCP and 64 KB TSO frames
+                      between two peers (see ovs-bench-offloads.sh)
+  --tcp-mb=N          --offloads: MiB per TCP transfer (default $tcp_mb)
+  --tcp-transfers=N   --offloads: transfers per configuration and round
+                      (default $tcp_transfers)
+  --tcp-timeout=S     --offloads: a transfer's time limit (default
+                      $tcp_timeout)
+  --tso-seconds=S     --offloads: the peers' TSO run (default $tso_seconds)
+  --tcp-ports=LIST    --offloads: the guests' port modes, client and/or
+                      server (default $tcp_ports)
   --pmd-cpu=N         CPU of each switch's PMD thread (default $pmd_cpu)
   --gen-cpu=N         CPU of testpmd's forwarding lcore (default $gen_cpu)
   --socket-mem=MB     OVS-DPDK's dpdk-socket-mem (default $socket_mem)
@@ -138,6 +158,12 @@ for arg; do
     --rx-modes) rx_modes=true callgrind=false ;;
     --idle-seconds=*) idle_seconds=${arg#*=} ;;
     --ping-count=*) ping_count=${arg#*=} ;;
+    --offloads) offloads=true callgrind=false ;;
+    --tcp-mb=*) tcp_mb=${arg#*=} ;;
+    --tcp-transfers=*) tcp_transfers=${arg#*=} ;;
+    --tcp-timeout=*) tcp_timeout=${arg#*=} ;;
+    --tso-seconds=*) tso_seconds=${arg#*=} ;;
+    --tcp-ports=*) tcp_ports=${arg#*=} ;;
     --no-ovs-dpdk) compare=false ;;
     --no-install) install=false ;;
     --build) build=always ;;
@@ -172,8 +198,10 @@ OVS_DPDK=${OVS_DPDK:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
 if $install; then
     "$srcdir/utilities/install-deps.sh" build || die "install-deps.sh failed"
     missing=
+    guest_pkgs=
+    $offloads && guest_pkgs="qemu-system-x86 busybox-static cpio"
     for pkg in openvswitch-switch-dpdk dpdk-dev valgrind python3 \
-               util-linux procps; do
+               util-linux procps $guest_pkgs; do
         if ! dpkg-query -W -f='${Status}\n' "$pkg" 2> /dev/null \
                 | grep -q '^install ok installed$'; then
             missing="$missing $pkg"
@@ -807,6 +835,12 @@ if $rx_modes; then
         "ping_count=$ping_count" "ping_rate=$ping_rate" "rounds=$rounds" \
         "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
         "ours_commit=$(git -C "$srcdir" rev-parse --short HEAD 2> /dev/null)"
+    exit $?
+fi
+
+if $offloads; then
+    . "$srcdir/utilities/ovs-bench-offloads.sh"
+    run_offloads
     exit $?
 fi
 
