@@ -1372,12 +1372,23 @@ vhost_recv_offloaded(struct netdev_vhost_user *dev, unsigned int qp,
     return k;
 }
 
-static int
-netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
-                           struct dp_packet_batch *batch,
-                           int *qfill OVS_UNUSED)
+/* True if 'dev' has a RARP to send (see vhost_take_rarp()). */
+static bool
+vhost_rarp_pending(struct netdev_vhost_user *dev)
 {
-    struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
+    uint64_t rarp;
+
+    atomic_read_relaxed(&dev->rarp, &rarp);
+    return rarp != 0;
+}
+
+/* The receive of netdev_vhost_user_rxq_recv() once it found something to
+ * take: frames in the guest's ring of 'rxq', or a RARP on queue 0.  Out of
+ * line: its set-up is what a poll of an empty ring skips. */
+static int VHOST_NOINLINE
+vhost_rxq_recv__(struct netdev_vhost_user *dev, struct netdev_rxq *rxq,
+                 struct dp_packet_batch *batch)
+{
     void *packets[NETDEV_MAX_BURST];
     int n = 0;
 
@@ -1423,6 +1434,33 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
 
     vhost_qos_run(&dev->policer, batch);
     return dp_packet_batch_size(batch) ? 0 : EAGAIN;
+}
+
+/* A PMD thread polls every rxq it has in turn, most of them empty on a
+ * host with many guests: an empty ring costs one look at the guest's
+ * available index (vhu_rx_pending()), and the burst's set-up is left to
+ * vhost_rxq_recv__(). */
+static int
+netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
+                           struct dp_packet_batch *batch,
+                           int *qfill OVS_UNUSED)
+{
+    /* Not netdev_vhost_user_cast(): dpif-netdev polls only the rxqs that
+     * our rxq_construct() made. */
+    struct netdev_vhost_user *dev = CONTAINER_OF(rxq->netdev,
+                                                 struct netdev_vhost_user, up);
+
+    if (OVS_LIKELY(!vhu_rx_pending(dev->vdev, rxq->queue_id))
+        && OVS_LIKELY(rxq->queue_id || !vhost_rarp_pending(dev))) {
+        /* Done with the ring, as after a burst. */
+        VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
+        vhost_rx_polled(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
+                                      up)->waiter, 0);
+        /* Done with 'rxq' (see netdev_vhost_user_rxq_destruct()). */
+        VHOST_TSAN_RELEASE(rxq);
+        return EAGAIN;
+    }
+    return vhost_rxq_recv__(dev, rxq, batch);
 }
 
 static bool

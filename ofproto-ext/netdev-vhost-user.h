@@ -55,4 +55,13 @@ bool netdev_is_vhost_user(const struct netdev *);
  * nothing is or 'netdev' is not a vhost-user port. */
 char *netdev_vhost_user_config_error(const struct netdev *);
 
+/* Keeps a function out of line, so that the fast path that calls it only
+ * now and then does not carry its set-up (saved registers, a stack
+ * frame). */
+#ifdef __GNUC__
+#define VHOST_NOINLINE __attribute__((__noinline__))
+#else
+#define VHOST_NOINLINE
+#endif
+
 #endif /* netdev-vhost-user.h */

@@ -173,15 +173,11 @@ rx_thread_exit(void *t_)
     ovs_mutex_unlock(&threads_mutex);
 }
 
-static struct vhost_rx_thread *
-rx_thread_get(void)
+/* Out of line (see vhost_rx_polled()): the first call of a thread. */
+static struct vhost_rx_thread * VHOST_NOINLINE
+rx_thread_create(struct vhost_rx_thread **tp)
 {
-    struct vhost_rx_thread **tp = rx_thread_tls_get();
     struct vhost_rx_thread *t;
-
-    if (OVS_LIKELY(*tp)) {
-        return *tp;
-    }
 
     if (ovsthread_once_start(&key_once)) {
         xpthread_key_create(&thread_key, rx_thread_exit);
@@ -217,6 +213,14 @@ found:
     xpthread_setspecific(thread_key, t);
     *tp = t;
     return t;
+}
+
+static struct vhost_rx_thread *
+rx_thread_get(void)
+{
+    struct vhost_rx_thread **tp = rx_thread_tls_get();
+
+    return OVS_LIKELY(*tp) ? *tp : rx_thread_create(tp);
 }
 
 /* Takes 'w', which the thread 't' polls, into its set.  The thread that
@@ -425,12 +429,64 @@ rx_thread_sleep(struct vhost_rx_thread *t)
     t->idle_calls = 0;
 }
 
+/* The part of vhost_rx_polled() for a poll that found nothing, once the
+ * thread has polled a whole round of its rxqs in vain: sleeps once they
+ * have been idle long enough. */
+static void VHOST_NOINLINE
+rx_thread_idle(struct vhost_rx_thread *t)
+{
+    long long int now = time_usec();
+
+    if (!t->idle_since) {
+        t->idle_since = now;
+    }
+    if (now - t->idle_since >= t->idle_us) {
+        unsigned int holds;
+        uint64_t gen;
+        bool foreign;
+
+        atomic_read_relaxed(&foreign_pmd_ports, &foreign);
+        /* vhost_rx_hold_end() bumps 'assign_gen' and then drops
+         * 'hold_count': a thread that sees no hold sees the bump, and a
+         * generation it has not polled a whole round in yet. */
+        atomic_read(&hold_count, &holds);
+        atomic_read(&assign_gen, &gen);
+        if (!foreign && !holds && gen == t->gen) {
+            rx_thread_sleep(t);
+        }
+    }
+}
+
+/* The part of vhost_rx_polled() for the changes it sees now and then: 'w'
+ * came to 't' from another thread, or some rxq's mode changed. */
+static void VHOST_NOINLINE
+rx_thread_update(struct vhost_rx_thread *t, struct vhost_rx_waiter *w)
+{
+    uint64_t gen;
+
+    if (atomic_load_explicit(&w->owner, memory_order_relaxed) != t) {
+        rx_thread_adopt(t, w);
+    }
+    atomic_read_relaxed(&wake_gen, &gen);
+    if (gen != t->seen_gen) {
+        t->seen_gen = gen;
+        ovs_mutex_lock(&t->mutex);
+        rx_thread_review(t);
+        ovs_mutex_unlock(&t->mutex);
+        t->settle_calls = SETTLE_ROUNDS * MAX(1, t->round_len);
+        t->idle_calls = 0;
+        t->idle_since = 0;
+    }
+}
+
+/* Called for every poll, most of them of empty rings: the work of a poll
+ * that changes nothing stays in this function, which needs few registers,
+ * and the rest is out of line. */
 void
 vhost_rx_polled(struct vhost_rx_waiter *w, int n)
 {
     struct vhost_rx_thread *t = rx_thread_get();
     uint64_t gen, mark, polled;
-    long long int now;
 
     atomic_read_relaxed(&assign_gen, &gen);
     if (OVS_UNLIKELY(gen != t->gen)) {
@@ -449,20 +505,10 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
         t->idle_since = 0;
         return;
     }
-    if (OVS_UNLIKELY(atomic_load_explicit(&w->owner, memory_order_relaxed)
-                     != t)) {
-        rx_thread_adopt(t, w);
-    }
-
     atomic_read_relaxed(&wake_gen, &gen);
-    if (OVS_UNLIKELY(gen != t->seen_gen)) {
-        t->seen_gen = gen;
-        ovs_mutex_lock(&t->mutex);
-        rx_thread_review(t);
-        ovs_mutex_unlock(&t->mutex);
-        t->settle_calls = SETTLE_ROUNDS * MAX(1, t->round_len);
-        t->idle_calls = 0;
-        t->idle_since = 0;
+    if (OVS_UNLIKELY(atomic_load_explicit(&w->owner, memory_order_relaxed)
+                     != t || gen != t->seen_gen)) {
+        rx_thread_update(t, w);
     }
     if (!t->can_sleep) {
         return;
@@ -476,25 +522,7 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
          * rxq this thread still polls must have been marked). */
         return;
     }
-
-    now = time_usec();
-    if (!t->idle_since) {
-        t->idle_since = now;
-    }
-    if (now - t->idle_since >= t->idle_us) {
-        unsigned int holds;
-        bool foreign;
-
-        atomic_read_relaxed(&foreign_pmd_ports, &foreign);
-        /* vhost_rx_hold_end() bumps 'assign_gen' and then drops
-         * 'hold_count': a thread that sees no hold sees the bump, and a
-         * generation it has not polled a whole round in yet. */
-        atomic_read(&hold_count, &holds);
-        atomic_read(&assign_gen, &gen);
-        if (!foreign && !holds && gen == t->gen) {
-            rx_thread_sleep(t);
-        }
-    }
+    rx_thread_idle(t);
 }
 
 void
