@@ -66,14 +66,29 @@ def run_rates(run):
             "gbps": gbps12 + gbps21}
 
 
+def case_of(run):
+    """The run's case: frame size, ring size and extra idle ports, as
+    "SIZE-rRING-iIDLE" (runs from before --ring-sizes and --idle-vifs
+    used rings of 1024 and no idle port)."""
+    return "%d-r%d-i%d" % (run["size"], run.get("ring", 1024),
+                           run.get("idle_vifs", 0))
+
+
+def case_fields(case):
+    """(size, ring, idle) of a case_of() string."""
+    size, ring, idle = case.split("-")
+    return int(size), int(ring[1:]), int(idle[1:])
+
+
 def fmt(v, spec=".3f"):
     return "-" if v is None else format(v, spec)
 
 
 def one_line(run):
     rates = run_rates(run)
-    head = "round %d: %-11s %4d B:" % (run["round"], run["switch"],
-                                       run["size"])
+    head = "round %d: %-11s %4d B, ring %d, %d idle ports:" % (
+        run["round"], run["switch"], run["size"], run.get("ring", 1024),
+        run.get("idle_vifs", 0))
     if rates is None:
         return head + " FAILED (no traffic)"
     return (head + " %6.3f Mpps (%.3f + %.3f), %6.3f Gbit/s, "
@@ -144,10 +159,12 @@ def ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def pair_ratios(runs, summary, sw, base, size):
-    """Ratios of switch 'sw' to switch 'base' at frame size 'size'."""
-    a = summary["%s/%d" % (sw, size)]
-    b = summary.get("%s/%d" % (base, size))
+def pair_ratios(runs, summary, sw, base, case, base_case=None):
+    """Ratios of switch 'sw' to switch 'base' in case 'case' (or, with
+    'base_case', of 'sw' in 'case' to 'base' in 'base_case')."""
+    base_case = base_case or case
+    a = summary["%s/%s" % (sw, case)]
+    b = summary.get("%s/%s" % (base, base_case))
     if b is None:
         return None
     # Paired: each round's two runs ran back to back, so they shared the
@@ -157,9 +174,9 @@ def pair_ratios(runs, summary, sw, base, size):
     paired = {"mpps": [], "avg_processing_cycles": []}
     for rnd in sorted({r["round"] for r in runs}):
         ra = [r for r in runs if r["switch"] == sw
-              and r["size"] == size and r["round"] == rnd]
+              and case_of(r) == case and r["round"] == rnd]
         rb = [r for r in runs if r["switch"] == base
-              and r["size"] == size and r["round"] == rnd]
+              and case_of(r) == base_case and r["round"] == rnd]
         if not ra or not rb:
             continue
         xa, xb = run_rates(ra[0]), run_rates(rb[0])
@@ -195,20 +212,23 @@ def report(args):
         cg = {}
 
     switches = []
-    sizes = []
+    cases = []
     for r in runs:
         if r["switch"] not in switches:
             switches.append(r["switch"])
-        if r["size"] not in sizes:
-            sizes.append(r["size"])
+        if case_of(r) not in cases:
+            cases.append(case_of(r))
 
     # Medians per switch and size.
     keys = ["mpps_1to2", "mpps_2to1", "mpps", "gbps_1to2", "gbps_2to1",
             "gbps"]
     summary = {}
     for sw in switches:
-        for size in sizes:
-            sel = [r for r in runs if r["switch"] == sw and r["size"] == size]
+        for case in cases:
+            sel = [r for r in runs
+                   if r["switch"] == sw and case_of(r) == case]
+            if not sel:
+                continue
             rates = [run_rates(r) for r in sel]
             ok = [(r, x) for r, x in zip(sel, rates) if x is not None]
             s = {"runs": len(sel), "failed": len(sel) - len(ok)}
@@ -216,13 +236,14 @@ def report(args):
                 s[k] = median([x[k] for _, x in ok])
                 s[k + "_runs"] = [round(x[k], 4) for _, x in ok]
             for k in ["avg_processing_cycles", "idle_pct", "output_batch",
-                      "private_kb", "private_hugetlb_kb", "hugepages_used"]:
+                      "private_kb", "private_hugetlb_kb", "hugepages_used",
+                      "add_seconds", "up_seconds"]:
                 s[k] = median([r.get(k) for r, _ in ok])
                 s[k + "_runs"] = [r.get(k) for r, _ in ok]
             # Saturated: the PMD had (almost) no idle iterations.
             s["pmd_saturated"] = (s["idle_pct"] is not None
                                   and s["idle_pct"] < 5.0)
-            summary["%s/%d" % (sw, size)] = s
+            summary["%s/%s" % (sw, case)] = s
 
     # Ratios to OVS-DPDK, and to our switch with every transmit lock taken
     # (the "locked" variant) when it ran.
@@ -233,10 +254,26 @@ def report(args):
         for sw in switches:
             if sw in (base, "ovs-dpdk"):
                 continue
-            for size in sizes:
-                r = pair_ratios(runs, summary, sw, base, size)
+            for case in cases:
+                if "%s/%s" % (sw, case) not in summary:
+                    continue
+                r = pair_ratios(runs, summary, sw, base, case)
                 if r is not None:
-                    ratios["%s/%d/%s" % (sw, size, base)] = r
+                    ratios["%s/%s/%s" % (sw, case, base)] = r
+
+    # What each switch keeps of its rate with idle ports: against itself
+    # without them, same frame and ring size.
+    kept = {}
+    for sw in switches:
+        for case in cases:
+            size, ring, idle = case_fields(case)
+            base_case = "%d-r%d-i0" % (size, ring)
+            if (not idle or "%s/%s" % (sw, case) not in summary
+                    or "%s/%s" % (sw, base_case) not in summary):
+                continue
+            r = pair_ratios(runs, summary, sw, sw, case, base_case)
+            if r is not None:
+                kept["%s/%s" % (sw, case)] = r
 
     # The table.
     print()
@@ -246,16 +283,23 @@ def report(args):
           % (meta.get("rounds", "?"), meta.get("nproc", "?"),
              meta.get("pmd_cpu", "?"), meta.get("gen_cpu", "?"),
              meta.get("loadavg_start", "?"), meta.get("loadavg_end", "?")))
-    hdr = ("%-12s %5s %7s %7s %7s %7s %7s %7s %8s %6s %4s %8s %6s"
-           % ("switch", "size", "Mpps", "1->2", "2->1", "Gbit/s", "1->2",
-              "2->1", "cyc/pkt", "idle%", "sat", "priv MB", "huge"))
+    hdr = ("%-12s %5s %5s %4s %7s %7s %7s %7s %7s %7s %8s %6s %4s %8s %6s"
+           " %6s"
+           % ("switch", "size", "ring", "idle", "Mpps", "1->2", "2->1",
+              "Gbit/s", "1->2", "2->1", "cyc/pkt", "idle%", "sat",
+              "priv MB", "huge", "add s"))
     print(hdr)
     print("-" * len(hdr))
-    for size in sizes:
+    for case in cases:
+        size, ring, idle = case_fields(case)
         for sw in switches:
-            s = summary["%s/%d" % (sw, size)]
-            print("%-12s %5d %7s %7s %7s %7s %7s %7s %8s %6s %4s %8s %6s"
-                  % (sw, size, fmt(s["mpps"]), fmt(s["mpps_1to2"]),
+            s = summary.get("%s/%s" % (sw, case))
+            if s is None:
+                continue
+            print("%-12s %5d %5d %4d %7s %7s %7s %7s %7s %7s %8s %6s %4s "
+                  "%8s %6s %6s"
+                  % (sw, size, ring, idle, fmt(s["mpps"]),
+                     fmt(s["mpps_1to2"]),
                      fmt(s["mpps_2to1"]), fmt(s["gbps"], ".2f"),
                      fmt(s["gbps_1to2"], ".2f"), fmt(s["gbps_2to1"], ".2f"),
                      fmt(s["avg_processing_cycles"], ".1f"),
@@ -263,16 +307,25 @@ def report(args):
                      "yes" if s["pmd_saturated"] else "no",
                      fmt(None if s["private_kb"] is None
                          else s["private_kb"] / 1024, ".1f"),
-                     fmt(s["hugepages_used"], ".0f")))
+                     fmt(s["hugepages_used"], ".0f"),
+                     fmt(s["add_seconds"], ".1f")))
             if s["failed"]:
                 print("%-12s %5s (%d of %d runs failed)"
                       % ("", "", s["failed"], s["runs"]))
     print()
-    for key, r in ratios.items():
-        sw, size, base = key.split("/")
-        print("%s/%s at %s B: Mpps x%s, Gbit/s x%s, "
-              "processing cycles per packet x%s"
-              % (sw, base, size, fmt(r["mpps"], ".2f"), fmt(r["gbps"], ".2f"),
+    for key, r in list(ratios.items()) + list(kept.items()):
+        if key in kept:
+            sw, case = key.split("/")
+            size, ring, idle = case_fields(case)
+            what = ("%s with %d idle ports / without, %d B, ring %d"
+                    % (sw, idle, size, ring))
+        else:
+            sw, case, base = key.split("/")
+            size, ring, idle = case_fields(case)
+            what = ("%s/%s at %d B, ring %d, %d idle ports"
+                    % (sw, base, size, ring, idle))
+        print("%s: Mpps x%s, Gbit/s x%s, processing cycles per packet x%s"
+              % (what, fmt(r["mpps"], ".2f"), fmt(r["gbps"], ".2f"),
                  fmt(r["avg_processing_cycles"], ".2f")))
         print("  per round (back-to-back pairs): Mpps %s, cycles %s; "
               "medians x%s and x%s"
@@ -297,7 +350,8 @@ def report(args):
             print("  %8.1f  %s" % (ir, fn))
 
     result = {"meta": meta, "runs": runs, "summary": summary,
-              "ratios": ratios, "callgrind": cg}
+              "ratios": ratios, "kept_with_idle_vifs": kept,
+              "callgrind": cg}
     with open(args.json, "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")

@@ -27,6 +27,13 @@
 #             (other_config:vhost-user-tx-lock=always), to measure what
 #             skipping the lock of a pair one txq owns brings (--queues=2).
 #
+# With --ring-sizes and --idle-vifs the same loop runs for each ring size
+# (testpmd's queue_size, --rxd and --txd) and each number of extra idle
+# ports: that many dpdkvhostuser ports on the same bridge and PMD thread,
+# added one ovs-vsctl call at a time (timed), each with a connected
+# vhost-user-peer that sleeps on its kick eventfd (as a guest that sends
+# nothing), before the loop's two ports.
+#
 # Each switch gets a fresh private directory (database, ovsdb-server,
 # pidfile, control socket, logs) and runs in a network namespace of its own
 # (unshare -n), with bridge br0 (datapath_type=netdev), flows
@@ -65,6 +72,8 @@ warmup=3
 interval=2
 intervals=3
 sizes="64 1518"
+ring_sizes=1024
+idle_vifs=0
 variants=client
 queues=1
 pmd_cpu=1
@@ -100,6 +109,10 @@ usage: $0 [OPTIONS]
   --interval=S        seconds per measurement interval (default $interval)
   --intervals=N       measurement intervals per run (default $intervals)
   --sizes="B ..."     frame sizes in bytes (default "$sizes")
+  --ring-sizes="N ..."  testpmd's ring sizes (default "$ring_sizes")
+  --idle-vifs="N ..."   extra idle, connected ports on the bridge and PMD
+                      thread, one configuration per count (default
+                      "$idle_vifs")
   --variants=LIST     our switches, comma-separated: client (vhostuserclient
                       ports), server (vhostuser ports), polling, adaptive,
                       interrupt (vhostuserclient ports in that receive mode),
@@ -146,6 +159,8 @@ for arg; do
     --interval=*) interval=${arg#*=} ;;
     --intervals=*) intervals=${arg#*=} ;;
     --sizes=*) sizes=${arg#*=} ;;
+    --ring-sizes=*) ring_sizes=${arg#*=} ;;
+    --idle-vifs=*) idle_vifs=${arg#*=} ;;
     --variants=*) variants=${arg#*=} ;;
     --queues=*) queues=${arg#*=} ;;
     --pmd-cpu=*) pmd_cpu=${arg#*=} ;;
@@ -305,6 +320,9 @@ cleanup () {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+# A generator that died (testpmd_cmd then writes to a FIFO nobody reads)
+# fails its run, not the whole script.
+trap '' PIPE
 
 # remove_dpdk_files: removes the runtime and hugepage files of every DPDK
 # file prefix we used (a killed DPDK process leaves them, and its hugepage
@@ -488,7 +506,7 @@ stop_switch () {
 # testpmd, fed commands through a FIFO held open on descriptor 3.
 gen_pid=
 start_testpmd () {
-    local size=$1 server=$2 s0 s1 prefix=ovsbench-gen-$$ mem
+    local size=$1 server=$2 ring=$3 s0 s1 prefix=ovsbench-gen-$$ mem
     dpdk_prefixes="$dpdk_prefixes $prefix"
     if $server; then
         s0="path=$dir/s0.sock,server=1"
@@ -510,15 +528,25 @@ start_testpmd () {
     # echoed commands do not cut the statistics' lines.
     stdbuf -oL "$TESTPMD" -l "$gen_cpu,$pmd_cpu" --main-lcore "$pmd_cpu" --no-pci \
         $mem --file-prefix="$prefix" \
-        --vdev "net_virtio_user0,$s0,queues=$queues,queue_size=1024" \
-        --vdev "net_virtio_user1,$s1,queues=$queues,queue_size=1024" -- \
-        -i --forward-mode=io --nb-cores=1 --rxd=1024 --txd=1024 \
+        --vdev "net_virtio_user0,$s0,queues=$queues,queue_size=$ring" \
+        --vdev "net_virtio_user1,$s1,queues=$queues,queue_size=$ring" -- \
+        -i --forward-mode=io --nb-cores=1 --rxd="$ring" --txd="$ring" \
         --rxq="$queues" --txq="$queues" \
         --total-num-mbufs=32768 --txpkts="$size" \
         < "$dir/testpmd.in" > "$dir/testpmd.log" 2>&1 &
     gen_pid=$!
     pids="$pids $gen_pid"
     exec 3> "$dir/testpmd.in"
+    # Its first prompt or socket, or its death (not enough hugepages, say).
+    for i in $(seq 100); do
+        if ! kill -0 "$gen_pid" 2> /dev/null; then
+            log "testpmd exited: $(tail -1 "$dir/testpmd.log")"
+            return 1
+        fi
+        grep -q 'testpmd>' "$dir/testpmd.log" && break
+        $server && test -S "$dir/s0.sock" && break
+        sleep 0.1
+    done
 }
 
 # testpmd_cmd COMMAND: sends COMMAND to testpmd.
@@ -551,10 +579,55 @@ smaps () {
     awk -v k="$1:" '$1 == k { print $2 }' "/proc/$sw_pid/smaps_rollup"
 }
 
-# run_one ROUND SWITCH SIZE: one measurement; appends a JSON line to
+# add_idle_vifs N: adds N dpdkvhostuser ports (OpenFlow ports 3 and up)
+# to the current switch, one ovs-vsctl call each (it waits until the
+# switch has applied it), and sets add_seconds to the time they took; then
+# connects an idle vhost-user-peer to each, listed in $idle_pids, and waits
+# until every one is up (up_seconds: from the first connection).
+idle_pids=
+add_seconds=null
+up_seconds=null
+add_idle_vifs () {
+    local n=$1 i t0 t1 t2
+    t0=$(date +%s.%N)
+    for i in $(seq 3 $((n + 2))); do
+        add_port "vm$i" "$i" dpdkvhostuser || return 1
+    done
+    t1=$(date +%s.%N)
+    for i in $(seq 3 $((n + 2))); do
+        wait_for 20 test -S "$dir/vm$i" || return 1
+        taskset -c "$gen_cpu" "$PEER" --socket="$dir/vm$i" --notify=on -q \
+            echo > "$dir/vm$i.out" 2>&1 &
+        idle_pids="$idle_pids $!"
+        pids="$pids $!"
+    done
+    for i in $(seq 3 $((n + 2))); do
+        wait_for 60 link_up "vm$i" || { log "vm$i did not come up"; return 1; }
+    done
+    t2=$(date +%s.%N)
+    add_seconds=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+    up_seconds=$(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
+    log "$n idle ports added in $add_seconds s, all up $up_seconds s later"
+}
+
+# stop_idle_vifs: stops the idle ports' peers.
+stop_idle_vifs () {
+    local pid
+    for pid in $idle_pids; do
+        kill "$pid" 2> /dev/null
+    done
+    for pid in $idle_pids; do
+        stop_pid "$pid"
+    done
+    idle_pids=
+}
+
+# run_one ROUND SWITCH SIZE RING IDLE: one measurement (testpmd's rings of
+# RING descriptors, IDLE extra idle ports); appends a JSON line to
 # $runs_file.
 run_one () {
-    local round=$1 sw=$2 size=$3 binary type server=true mode= setting=
+    local round=$1 sw=$2 size=$3 ring=$4 idle=$5
+    local binary type server=true mode= setting=
     case $sw in
     ovs-dpdk) binary=$OVS_DPDK type=dpdkvhostuserclient ;;
     ours) binary=$OURS type=vhostuserclient ;;
@@ -566,7 +639,7 @@ run_one () {
     esac
     local huge_before huge_after
     huge_before=$(( $(meminfo HugePages_Total) - $(meminfo HugePages_Free) ))
-    if ! start_switch "$sw-$size-r$round" "$binary" "$type" \
+    if ! start_switch "$sw-$size-q$ring-i$idle-r$round" "$binary" "$type" \
             ${mode:+vhost-user-rx-mode=$mode} $setting; then
         log "round $round, $sw, $size B: the switch did not start"
         return 1
@@ -574,13 +647,17 @@ run_one () {
     # Let OVS-DPDK finish its memory set-up before counting hugepages.
     sleep 1
     huge_after=$(( $(meminfo HugePages_Total) - $(meminfo HugePages_Free) ))
+    add_seconds=null up_seconds=null
+    if test "$idle" -gt 0; then
+        add_idle_vifs "$idle" || return 1
+    fi
     # Client ports connect to testpmd's sockets: start it first (OVS-DPDK
     # retries a failed connection only every 10 s).  testpmd connects to
     # server ports: add them first.
     # testpmd creates its second socket only once a client has connected
     # to the first.
     if $server; then
-        start_testpmd "$size" "$server" || return 1
+        start_testpmd "$size" "$server" "$ring" || return 1
         wait_for 20 test -S "$dir/s0.sock" || return 1
         add_port p1 1 "$type" s0.sock || return 1
         wait_for 20 test -S "$dir/s1.sock" || return 1
@@ -589,7 +666,7 @@ run_one () {
     else
         add_port p1 1 "$type" && add_port p2 2 "$type" && add_flows \
             || return 1
-        start_testpmd "$size" "$server" || return 1
+        start_testpmd "$size" "$server" "$ring" || return 1
     fi
     if ! wait_for 30 link_up p1 || ! wait_for 30 link_up p2; then
         log "round $round, $sw, $size B: ports did not come up"
@@ -623,6 +700,7 @@ run_one () {
     phu=$(smaps Private_Hugetlb) shu=$(smaps Shared_Hugetlb)
     sleep 0.5
     stop_testpmd
+    stop_idle_vifs
     stop_switch
 
     # Each "show port stats all" printed both ports' RX-packets and
@@ -653,6 +731,9 @@ run_one () {
         }' "$dir/testpmd.log")
     printf '{"round": %d, "switch": "%s", "port_type": "%s", "size": %d, ' \
         "$round" "$sw" "$type" "$size" >> "$runs_file"
+    printf '"ring": %d, "idle_vifs": %d, "add_seconds": %s, ' \
+        "$ring" "$idle" "$add_seconds" >> "$runs_file"
+    printf '"up_seconds": %s, ' "$up_seconds" >> "$runs_file"
     printf '"intervals": %s, "seconds": %s, ' "$line" "$interval" \
         >> "$runs_file"
     printf '"pmd_packets": %s, "avg_processing_cycles": %s, ' \
@@ -859,20 +940,26 @@ for v in ${variants//,/ }; do
 done
 
 for round in $(seq "$rounds"); do
-    for size in $sizes; do
+  for size in $sizes; do
+    for ring in $ring_sizes; do
+      for idle in $idle_vifs; do
         for sw in $switches; do
-            if ! run_one "$round" "$sw" "$size"; then
+            if ! run_one "$round" "$sw" "$size" "$ring" "$idle"; then
                 mkdir -p "$workdir/failed"
                 test -n "$dir" && cp -r "$dir" "$workdir/failed/"
                 remove_workdir=false
                 stop_testpmd
+                stop_idle_vifs
                 stop_switch
-                printf '{"round": %d, "switch": "%s", "size": %d, %s}\n' \
-                    "$round" "$sw" "$size" '"intervals": null' \
-                    >> "$runs_file"
+                printf '{"round": %d, "switch": "%s", "size": %d, ' \
+                    "$round" "$sw" "$size" >> "$runs_file"
+                printf '"ring": %d, "idle_vifs": %d, "intervals": null}\n' \
+                    "$ring" "$idle" >> "$runs_file"
             fi
         done
+      done
     done
+  done
 done
 loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
