@@ -286,19 +286,7 @@ huge_added=0
 huge_mounted=
 dpdk_prefixes=
 cleanup () {
-    local pid
-    for pid in $pids; do
-        kill "$pid" 2> /dev/null
-    done
-    for pid in $pids; do
-        # Processes that are not our children (daemons) are waited for by
-        # polling, then killed for good.
-        for i in $(seq 50); do
-            kill -0 "$pid" 2> /dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2> /dev/null
-    done
+    stop_pids $pids
     wait 2> /dev/null
     remove_dpdk_files
     if test "$huge_added" -gt 0; then
@@ -338,7 +326,8 @@ remove_dpdk_files () {
 }
 
 # stop_pid PID: stops one of our processes (SIGTERM, then SIGKILL after 5
-# s) and forgets it.
+# s) and forgets it.  Processes that are not our children (daemons) are
+# waited for by polling.
 stop_pid () {
     local pid=$1
     kill "$pid" 2> /dev/null
@@ -349,6 +338,17 @@ stop_pid () {
     kill -9 "$pid" 2> /dev/null
     wait "$pid" 2> /dev/null
     pids=$(echo $pids | tr ' ' '\n' | grep -vx "$pid" | tr '\n' ' ')
+}
+
+# stop_pids PID...: stop_pid for each, all signalled first.
+stop_pids () {
+    local pid
+    for pid; do
+        kill "$pid" 2> /dev/null
+    done
+    for pid; do
+        stop_pid "$pid"
+    done
 }
 
 # meminfo KEY: prints KEY's value from /proc/meminfo.
@@ -579,6 +579,19 @@ smaps () {
     awk -v k="$1:" '$1 == k { print $2 }' "/proc/$sw_pid/smaps_rollup"
 }
 
+# start_idle_peer PORT: connects a vhost-user-peer to dpdkvhostuser port
+# PORT of the current switch, on the generator's CPU; it sleeps on its kick
+# eventfd, as the driver of a guest that sends nothing (its pid in
+# $peer_pid, and in $pids).
+peer_pid=
+start_idle_peer () {
+    wait_for 20 test -S "$dir/$1" || return 1
+    taskset -c "$gen_cpu" "$PEER" --socket="$dir/$1" --notify=on -q echo \
+        > "$dir/$1.peer.out" 2>&1 &
+    peer_pid=$!
+    pids="$pids $peer_pid"
+}
+
 # add_idle_vifs N: adds N dpdkvhostuser ports (OpenFlow ports 3 and up)
 # to the current switch, one ovs-vsctl call each (it waits until the
 # switch has applied it), and sets add_seconds to the time they took; then
@@ -595,11 +608,8 @@ add_idle_vifs () {
     done
     t1=$(date +%s.%N)
     for i in $(seq 3 $((n + 2))); do
-        wait_for 20 test -S "$dir/vm$i" || return 1
-        taskset -c "$gen_cpu" "$PEER" --socket="$dir/vm$i" --notify=on -q \
-            echo > "$dir/vm$i.out" 2>&1 &
-        idle_pids="$idle_pids $!"
-        pids="$pids $!"
+        start_idle_peer "vm$i" || return 1
+        idle_pids="$idle_pids $peer_pid"
     done
     for i in $(seq 3 $((n + 2))); do
         wait_for 60 link_up "vm$i" || { log "vm$i did not come up"; return 1; }
@@ -612,13 +622,7 @@ add_idle_vifs () {
 
 # stop_idle_vifs: stops the idle ports' peers.
 stop_idle_vifs () {
-    local pid
-    for pid in $idle_pids; do
-        kill "$pid" 2> /dev/null
-    done
-    for pid in $idle_pids; do
-        stop_pid "$pid"
-    done
+    stop_pids $idle_pids
     idle_pids=
 }
 
@@ -850,11 +854,8 @@ run_rx_mode () {
     done
     add_flows || return 1
     for i in $(seq "$idle_ports"); do
-        wait_for 20 test -S "$dir/p$i" || return 1
-        taskset -c "$gen_cpu" "$PEER" --socket="$dir/p$i" --notify=on -q \
-            echo > "$dir/peer$i.out" 2>&1 &
-        peer_pids="$peer_pids $!"
-        pids="$pids $!"
+        start_idle_peer "p$i" || return 1
+        peer_pids="$peer_pids $peer_pid"
     done
     for i in $(seq "$idle_ports"); do
         wait_for 30 link_up "p$i" || { log "$config: p$i not up"; return 1; }
