@@ -168,6 +168,12 @@ struct netdev_rxq_vhost_user {
     struct vhost_rx_waiter waiter;
 };
 
+static struct netdev_rxq_vhost_user *
+netdev_rxq_vhost_user_cast(const struct netdev_rxq *rxq)
+{
+    return CONTAINER_OF(rxq, struct netdev_rxq_vhost_user, up);
+}
+
 /* other_config:vhost-user-rx-mode: the mode of ports without their own. */
 static atomic_int default_rx_mode = VHOST_RX_MODE_DEFAULT;
 
@@ -1411,8 +1417,7 @@ vhost_rxq_recv__(struct netdev_vhost_user *dev, struct netdev_rxq *rxq,
         }
         VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     }
-    vhost_rx_polled(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
-                                  up)->waiter, n);
+    vhost_rx_polled(&netdev_rxq_vhost_user_cast(rxq)->waiter, n);
     /* Done with 'rxq' (see netdev_vhost_user_rxq_destruct()). */
     VHOST_TSAN_RELEASE(rxq);
     if (!n) {
@@ -1454,8 +1459,7 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
         && OVS_LIKELY(rxq->queue_id || !vhost_rarp_pending(dev))) {
         /* Done with the ring, as after a burst. */
         VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
-        vhost_rx_polled(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
-                                      up)->waiter, 0);
+        vhost_rx_polled(&netdev_rxq_vhost_user_cast(rxq)->waiter, 0);
         /* Done with 'rxq' (see netdev_vhost_user_rxq_destruct()). */
         VHOST_TSAN_RELEASE(rxq);
         return EAGAIN;
@@ -1765,8 +1769,7 @@ static int
 netdev_vhost_user_rxq_construct(struct netdev_rxq *rxq)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
-    struct netdev_rxq_vhost_user *rx
-        = CONTAINER_OF(rxq, struct netdev_rxq_vhost_user, up);
+    struct netdev_rxq_vhost_user *rx = netdev_rxq_vhost_user_cast(rxq);
 
     vhost_rx_waiter_init(&rx->waiter, dev->vdev, rxq->queue_id,
                          &dev->rx_mode, &dev->sleep_stats);
@@ -1781,14 +1784,13 @@ netdev_vhost_user_rxq_destruct(struct netdev_rxq *rxq)
      * vSwitch's uninstrumented code: tell ThreadSanitizer that the PMD
      * threads' last calls (receive, enabled) happened before. */
     VHOST_TSAN_ACQUIRE(rxq);
-    vhost_rx_waiter_destroy(&CONTAINER_OF(rxq, struct netdev_rxq_vhost_user,
-                                          up)->waiter);
+    vhost_rx_waiter_destroy(&netdev_rxq_vhost_user_cast(rxq)->waiter);
 }
 
 static void
 netdev_vhost_user_rxq_dealloc(struct netdev_rxq *rxq)
 {
-    free(CONTAINER_OF(rxq, struct netdev_rxq_vhost_user, up));
+    free(netdev_rxq_vhost_user_cast(rxq));
 }
 
 #define NETDEV_VHOST_USER_CLASS(TYPE)                           \

@@ -458,16 +458,15 @@ rx_thread_idle(struct vhost_rx_thread *t)
 }
 
 /* The part of vhost_rx_polled() for the changes it sees now and then: 'w'
- * came to 't' from another thread, or some rxq's mode changed. */
+ * came to 't' from another thread, or some rxq's mode changed ('wake_gen'
+ * as the caller read it). */
 static void VHOST_NOINLINE
-rx_thread_update(struct vhost_rx_thread *t, struct vhost_rx_waiter *w)
+rx_thread_update(struct vhost_rx_thread *t, struct vhost_rx_waiter *w,
+                 uint64_t gen)
 {
-    uint64_t gen;
-
     if (atomic_load_explicit(&w->owner, memory_order_relaxed) != t) {
         rx_thread_adopt(t, w);
     }
-    atomic_read_relaxed(&wake_gen, &gen);
     if (gen != t->seen_gen) {
         t->seen_gen = gen;
         ovs_mutex_lock(&t->mutex);
@@ -508,7 +507,7 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
     atomic_read_relaxed(&wake_gen, &gen);
     if (OVS_UNLIKELY(atomic_load_explicit(&w->owner, memory_order_relaxed)
                      != t || gen != t->seen_gen)) {
-        rx_thread_update(t, w);
+        rx_thread_update(t, w, gen);
     }
     if (!t->can_sleep) {
         return;
