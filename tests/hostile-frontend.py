@@ -1489,6 +1489,32 @@ def noise(path, seconds):
     return 0
 
 
+def stress_echo(fe, before, deadline_s=60, max_frames=20):
+    """Sends frames on 'fe' until one comes back into the one receive
+    buffer posted after 'before' used entries, and returns the frames
+    sent.  Another frame is sent only once the back-end took every frame
+    sent so far (it dropped them if none came back): on a busy machine a
+    frame may wait in the ring for seconds, and sending more would reuse
+    the descriptors and buffers of frames still in it, or leave a late
+    frame behind for the next receive buffer."""
+    tx_before = fe.used_idx(1)
+    deadline = time.monotonic() + deadline_s
+    sent = []
+    while True:
+        if fe.used_idx(1) == (tx_before + len(sent)) & 0xffff:
+            if len(sent) >= max_frames:
+                raise CaseFailed('the back-end took %d frames and sent '
+                                 'none back' % len(sent))
+            sent.append(fe.send_frame())
+        if fe.wait_used(0, (before + 1) & 0xffff, 0.5):
+            return sent
+        if time.monotonic() > deadline:
+            raise CaseFailed('no frame came back in %d s (%d sent, %d '
+                             'taken)' % (deadline_s, len(sent),
+                                         (fe.used_idx(1) - tx_before)
+                                         & 0xffff))
+
+
 def stress(path, seconds):
     """Control-plane churn under traffic, for SECONDS: connects again and
     again; each time it sets a queue pair up and, between echoed frames,
@@ -1527,11 +1553,7 @@ def stress(path, seconds):
                     fe.call(GET_FEATURES)
                     fe.post_rx(1)
                     before = fe.used_idx(0)
-                    sent = []
-                    for attempt in range(20):
-                        sent.append(fe.send_frame())
-                        if fe.wait_used(0, (before + 1) & 0xffff, 0.5):
-                            break
+                    sent = stress_echo(fe, before)
                     # (One buffer: a late frame takes it, later ones drop.)
                     if fe.receive(before) not in sent:
                         raise CaseFailed('a frame came back damaged, '
