@@ -46,6 +46,7 @@ def main():
     args = parser.parse_args()
 
     runs = [json.loads(line) for line in open(args.runs) if line.strip()]
+    meta = dict(kv.split("=", 1) for kv in args.meta)
     tcp = {}
     for r in (r for r in runs if r["kind"] == "tcp"):
         s = tcp.setdefault(r["config"], {"mbps": [], "complete": 0,
@@ -72,7 +73,8 @@ def main():
     for s in tso.values():
         s["median_gbps"] = median(s["gbps"])
 
-    print("Guest to guest TCP (Mbit/s, timed in the receiving guest;")
+    print("Guest to guest TCP (Mbit/s, timed in the receiving guest, "
+          "guests under %s;" % meta.get("guest_accel", "tcg").upper())
     print("features: CSUM, GUEST_CSUM, GUEST_TSO4, HOST_TSO4 as guest 1's")
     print("driver negotiated them):")
     print("%-26s %-8s %8s  %-8s %s" % ("configuration/ports", "features",
@@ -132,7 +134,6 @@ def main():
         print("peers' TSO frames, ours / OVS-DPDK: x%.2f" % r)
 
     if args.json:
-        meta = dict(kv.split("=", 1) for kv in args.meta)
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "tcp": tcp, "tso": tso,
                        "verdicts": verdicts, "runs": runs}, f, indent=2)

@@ -26,8 +26,9 @@
 #   ovs-dpdk-tso  OVS-DPDK 3.1 with userspace-tso-enable=true;
 #   ovs-dpdk      OVS-DPDK 3.1 without it.
 #
-# For each, two Linux guests under QEMU (TCG, tests/guest-image) on two
-# ports with flows between them, for each of --tcp-ports: client ports
+# For each, two Linux guests under QEMU (tests/guest-image; KVM where the
+# machine has it, else TCG: --guest-accel) on two ports with flows
+# between them, for each of --tcp-ports: client ports
 # (vhostuserclient, dpdkvhostuserclient: QEMU listens, as os-vif plugs
 # them) and server ports (vhostuser, dpdkvhostuser: QEMU connects, as a
 # libvirt <interface type='vhostuser'> in mode 'client' does), and
@@ -69,7 +70,8 @@ gb_run () {
 # in the background on the vhost-user socket SOCKET, where QEMU listens if
 # $qemu_opt is --server.
 gb_start () {
-    (cd "$dir" && exec "$qemu_guest" $qemu_opt --mem=512 "$1" "$2" "$3" \
+    (cd "$dir" && exec "$qemu_guest" $qemu_opt --accel="$guest_accel" \
+         --mem="$guest_mem" "$1" "$2" "$3" \
          "vhu.ip=$4/24" "vhu.arp=$5@$6") > /dev/null 2>&1 &
     echo $! > "$dir/$1.pid"
     pids="$pids $!"
@@ -226,6 +228,14 @@ run_tso_peers () {
     stop_switch
 }
 
+# kvm_usable: whether QEMU can start a machine under KVM here (/dev/kvm
+# may exist without the CPU's virtualization reaching this machine).
+kvm_usable () {
+    test -w /dev/kvm || return 1
+    printf 'quit\n' | timeout 30 qemu-system-x86_64 -accel kvm -M none \
+        -display none -nodefaults -monitor stdio > /dev/null 2>&1
+}
+
 # run_offloads: every round of every configuration, then the report.
 run_offloads () {
     local round config ports peer_configs=ours-tso
@@ -236,6 +246,14 @@ run_offloads () {
     fi
     GUEST_IMAGE_DIR=$build_dir/tests/guest
     export GUEST_IMAGE_DIR
+    if test "$guest_accel" = auto; then
+        guest_accel=tcg
+        kvm_usable && guest_accel=kvm
+    fi
+    log "guests run under $guest_accel"
+    # Room for the served file in the guest's tmpfs, besides the system.
+    guest_mem=$((tcp_mb + 448))
+    test "$guest_mem" -lt 512 && guest_mem=512
     "$srcdir/tests/guest-image/build.sh" "$GUEST_IMAGE_DIR" > /dev/null \
         || die "cannot build the guest image"
     : > "$offload_runs_file"
@@ -261,6 +279,7 @@ run_offloads () {
         --meta "nproc=$(nproc)" "pmd_cpu=$pmd_cpu" "rounds=$rounds" \
         "tcp_mb=$tcp_mb" "tcp_transfers=$tcp_transfers" \
         "tcp_timeout=$tcp_timeout" "tso_seconds=$tso_seconds" \
+        "guest_accel=$guest_accel" \
         "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
         "ours_commit=$(git -C "$srcdir" rev-parse --short HEAD 2> /dev/null)"
 }

@@ -13,9 +13,10 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-# Runs one test guest under QEMU (TCG), with one virtio-net-pci device
-# on a vhost-user socket.  The process becomes QEMU (exec), so "$!" of a
-# caller that runs this in the background is QEMU's pid.
+# Runs one test guest under QEMU (TCG unless asked for KVM), with one
+# virtio-net-pci device on a vhost-user socket.  The process becomes QEMU
+# (exec), so "$!" of a caller that runs this in the background is QEMU's
+# pid.
 #
 # Usage: qemu-guest.sh [OPTION]... NAME SOCKET MAC [vhu.KEY=VALUE]...
 #
@@ -43,11 +44,13 @@
 #   --qmp=PATH        a QMP monitor on UNIX socket PATH (QEMU listens)
 #   --incoming=URI    wait for a live migration from URI (-incoming), e.g.
 #                     unix:PATH; the command line must match the source's
+#   --accel=tcg|kvm   how QEMU runs the guest (default tcg; the tests use
+#                     TCG, which every machine has)
 
 set -e
 
 server= reconnect= queues=1 device= mem=256 qmp= incoming= mem_path=
-maxmem=
+maxmem= accel=tcg
 image=${GUEST_IMAGE_DIR:-}
 while :; do
     case $1 in
@@ -61,13 +64,14 @@ while :; do
     --maxmem=*) maxmem=${1#*=} ;;
     --qmp=*) qmp=${1#*=} ;;
     --incoming=*) incoming=${1#*=} ;;
+    --accel=tcg|--accel=kvm) accel=${1#*=} ;;
     --*) echo "qemu-guest.sh: unknown option $1" >&2; exit 1 ;;
     *) break ;;
     esac
     shift
 done
 if [ $# -lt 3 ] || [ -z "$image" ]; then
-    sed -n '16,46s/^# \{0,1\}//p' "$0" >&2
+    sed -n '16,48s/^# \{0,1\}//p' "$0" >&2
     exit 1
 fi
 name=$1 sock=$2 mac=$3
@@ -114,10 +118,18 @@ mkfifo "$name.cmd.in"
 # check that the timer interrupt works through the IO-APIC, which then
 # panics ("IO-APIC + timer doesn't work").
 #
-# No KVM: TCG, one host thread per vCPU.  The guest's memory is a shared
-# memfd, which the switch maps.  MSI-X is off (vectors=0): QEMU 7.2
+# TCG: one host thread per vCPU.  MSI-X is off (vectors=0): QEMU 7.2
 # under TCG crashes in msix_set_vector_notifiers when a vhost-user
-# virtio-net-pci device starts with it.
+# virtio-net-pci device starts with it.  KVM (for benchmarks, where the
+# machine has it): the host's CPU model and QEMU's default vectors, as
+# clouds run guests.  The guest's memory is a shared memfd, which the
+# switch maps.
+accel_opts="-accel tcg,thread=multi -cpu max"
+vectors=",vectors=0"
+if [ "$accel" = kvm ]; then
+    accel_opts="-accel kvm -cpu host"
+    vectors=
+fi
 memdev="memory-backend-memfd,id=mem,size=${mem}M,share=on"
 if [ -n "$mem_path" ]; then
     memdev="memory-backend-file,id=mem,size=${mem}M,mem-path=$mem_path"
@@ -131,14 +143,14 @@ cmdline="console=ttyS0 quiet panic=-1 no_timer_check ipv6.disable=1"
 cmdline="$cmdline vhu.name=$name $*"
 exec qemu-system-x86_64 \
     -name "$name" \
-    -accel tcg,thread=multi -cpu max -smp "$queues" -m "$memsize" \
+    $accel_opts -smp "$queues" -m "$memsize" \
     -object "$memdev" \
     -numa node,memdev=mem \
     -kernel "$image/vmlinuz" -initrd "$image/initramfs.gz" \
     -append "$cmdline" \
     -chardev "$chardev" \
     -netdev "$netdev" \
-    -device "virtio-net-pci,netdev=n0,mac=$mac,vectors=0$mq$device" \
+    -device "virtio-net-pci,netdev=n0,mac=$mac$vectors$mq$device" \
     -display none -monitor none -nodefaults -no-reboot \
     -serial "file:$name.log" -serial "pipe:$name.cmd" $monitor \
     > "$name.qemu.log" 2>&1
