@@ -14,6 +14,8 @@ ofproto_ext_libnetdev_vhost_user_la_SOURCES = \
 	ofproto-ext/vhost-user-offload.h \
 	ofproto-ext/vhost-user-packet.c \
 	ofproto-ext/vhost-user-packet.h \
+	ofproto-ext/vhost-user-park.c \
+	ofproto-ext/vhost-user-park.h \
 	ofproto-ext/vhost-user-qos.c \
 	ofproto-ext/vhost-user-qos.h \
 	ofproto-ext/vhost-user-rx-mode.c \

@@ -49,6 +49,7 @@
 #include "vhost-user-offload.h"
 #include "vhost-user-packet.h"
 #include "vhost-user-qos.h"
+#include "vhost-user-park.h"
 #include "vhost-user-rx-mode.h"
 #include "vhost-user-show.h"
 #include "vhost-user-signals.h"
@@ -128,6 +129,7 @@ struct netdev_vhost_user {
     atomic_bool admin_up;           /* NETDEV_UP ("ovs-ofctl mod-port"). */
     atomic_int rx_mode;             /* enum vhost_rx_mode in effect. */
     struct vhost_rx_sleep_stats sleep_stats;
+    struct vhost_park park;         /* Rings out of the poll lists. */
 
     /* A RARP to send as if from the guest (SEND_RARP after a migration):
      * RARP_PENDING | the MAC (eth_addr_to_uint64()), or 0 if none; set by
@@ -357,6 +359,8 @@ netdev_vhost_user_set_global_config(const struct smap *other_config)
 
     vhost_set_default_rx_mode(smap_get(other_config, "vhost-user-rx-mode"));
     vhost_set_tx_lock(smap_get(other_config, "vhost-user-tx-lock"));
+    vhost_park_set_config(smap_get(other_config, "vhost-user-rxq-park-ms"),
+                          smap_get_ullong(other_config, "pmd-maxsleep", 0));
 
     if (sub && strstr(sub, "..")) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(1, 60);
@@ -540,6 +544,7 @@ netdev_vhost_user_construct(struct netdev *netdev)
     dev->rx_mode_option = -1;
     atomic_init(&dev->rx_mode, VHOST_RX_POLLING);
     vhost_rx_sleep_stats_init(&dev->sleep_stats);
+    vhost_park_init(&dev->park);
     atomic_init(&dev->rarp, 0);
     vhost_qos_init(&dev->policer);
     vhost_qos_init(&dev->qos);
@@ -993,6 +998,8 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
                 "vhost_connects");
     ovs_mutex_unlock(&dev->mutex);
     ADD_COUNTER(counter_read(&dev->sleep_stats.sleeps), "rx_sleeps");
+    ADD_COUNTER(counter_read(&dev->park.parks), "rx_parks");
+    ADD_COUNTER(counter_read(&dev->park.unparks), "rx_unparks");
     ADD_COUNTER(counter_read(&dev->sleep_stats.kick_wakeups),
                 "rx_wakeups_kick");
     ADD_COUNTER(counter_read(&dev->sleep_stats.timeout_wakeups),
@@ -1455,6 +1462,9 @@ netdev_vhost_user_rxq_recv(struct netdev_rxq *rxq,
     struct netdev_vhost_user *dev = CONTAINER_OF(rxq->netdev,
                                                  struct netdev_vhost_user, up);
 
+    /* dpif-netdev hands an rxq from one PMD thread to the next through its
+     * reload handshake: what the last one did with it happens before. */
+    VHOST_TSAN_ACQUIRE(rxq);
     if (OVS_LIKELY(!vhu_rx_pending(dev->vdev, rxq->queue_id))
         && OVS_LIKELY(rxq->queue_id || !vhost_rarp_pending(dev))) {
         /* Done with the ring, as after a burst. */
@@ -1471,7 +1481,8 @@ static bool
 netdev_vhost_user_rxq_enabled(struct netdev_rxq *rxq)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(rxq->netdev);
-    bool enabled = vhost_pair_map_test(&dev->rx_enabled, rxq->queue_id);
+    bool enabled = (vhost_pair_map_test(&dev->rx_enabled, rxq->queue_id)
+                    && !vhost_park_test(&dev->park, rxq->queue_id));
 
     VHOST_TSAN_RELEASE(rxq);
     return enabled;
@@ -1772,7 +1783,8 @@ netdev_vhost_user_rxq_construct(struct netdev_rxq *rxq)
     struct netdev_rxq_vhost_user *rx = netdev_rxq_vhost_user_cast(rxq);
 
     vhost_rx_waiter_init(&rx->waiter, dev->vdev, rxq->queue_id,
-                         &dev->rx_mode, &dev->sleep_stats);
+                         &dev->rx_mode, &dev->sleep_stats, rxq->netdev,
+                         &dev->park);
     return 0;
 }
 
@@ -1785,6 +1797,10 @@ netdev_vhost_user_rxq_destruct(struct netdev_rxq *rxq)
      * threads' last calls (receive, enabled) happened before. */
     VHOST_TSAN_ACQUIRE(rxq);
     vhost_rx_waiter_destroy(&netdev_rxq_vhost_user_cast(rxq)->waiter);
+    /* A ring parked for this rxq is polled by the next one for its pair
+     * (which disarms it first, see vhost_rx_waiter_init()). */
+    vhost_pair_map_set(&netdev_vhost_user_cast(rxq->netdev)->park.parked,
+                       rxq->queue_id, false);
 }
 
 static void
@@ -1925,6 +1941,11 @@ netdev_vhost_user_format(struct ds *ds, const struct netdev *netdev)
                   counter_read(&dev->sleep_stats.timeout_wakeups),
                   counter_read(&dev->sleep_stats.missed_kicks),
                   counter_read(&dev->sleep_stats.rechecks_found_work));
+    ds_put_cstr(ds, "  parked rxqs: ");
+    vhost_pair_map_format(ds, &dev->park.parked);
+    ds_put_format(ds, "; parked %"PRIu64", unparked %"PRIu64"\n",
+                  counter_read(&dev->park.parks),
+                  counter_read(&dev->park.unparks));
     if (vhost_rx_mode(dev) != VHOST_RX_POLLING && vhost_rx_sleep_blocker()) {
         ds_put_format(ds, "  rx mode: no PMD thread sleeps: port %s is "
                       "polled by PMD threads too\n",
@@ -1966,6 +1987,22 @@ vhost_user_show_cmd(struct unixctl_conn *conn, int argc, const char *argv[],
     }
     unixctl_command_reply(conn, ds_cstr(&ds));
     ds_destroy(&ds);
+}
+
+void
+netdev_vhost_user_park_wait(const struct netdev *netdev)
+{
+    const struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    vhost_park_wait(&dev->park, dev->vdev);
+}
+
+bool
+netdev_vhost_user_park_run(struct netdev *netdev, bool all)
+{
+    struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
+
+    return vhost_park_run(&dev->park, netdev, dev->vdev, all);
 }
 
 void

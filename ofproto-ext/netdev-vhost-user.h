@@ -47,6 +47,13 @@ bool netdev_vhost_user_tx_run(struct netdev *, bool grace_elapsed);
  * races with another thread's. */
 void netdev_vhost_user_check_carrier(struct netdev *);
 
+/* Control thread, on every run of the port's connection: waits for kicks
+ * on the port's parked rings, and unparks the rings that were kicked (all
+ * of them if 'all': the device changed).  park_run() returns true if it
+ * unparked any (vhost-user-park.h). */
+void netdev_vhost_user_park_wait(const struct netdev *);
+bool netdev_vhost_user_park_run(struct netdev *, bool all);
+
 /* True if 'netdev' is a vhost-user port (of any of the four types). */
 bool netdev_is_vhost_user(const struct netdev *);
 

@@ -151,6 +151,13 @@ vhost_ctl_start(void)
     }
 }
 
+void
+vhost_ctl_wake(void)
+{
+    vhost_ctl_start();
+    seq_change(ctl_seq);
+}
+
 /* Returns true if a line at 'level' about port 'port' (its first 'len'
  * bytes) is to be dropped: not enabled, or over the port's rate limit.
  * Debug lines are not rate-limited.  The limits of a port name stay for
@@ -638,6 +645,7 @@ vhost_conn_send(struct vhost_user_conn *conn)
 static void
 vhost_conn_run(struct vhost_user_conn *conn)
 {
+    bool changed;
     uint64_t seq;
 
     if (vhost_grace_take(&conn->grace)) {
@@ -694,8 +702,12 @@ vhost_conn_run(struct vhost_user_conn *conn)
         vhost_conn_start_grace(conn);
     }
 
+    /* Unparked rings are announced like a change of the device, which
+     * unparks them all. */
     seq = vhu_device_change_seq(conn->vdev);
-    if (seq != conn->last_change_seq) {
+    changed = seq != conn->last_change_seq;
+    changed = netdev_vhost_user_park_run(conn->netdev, changed) || changed;
+    if (changed) {
         conn->last_change_seq = seq;
         netdev_vhost_user_state_changed(conn->netdev);
         /* A PMD thread that reloads reads rxq_enabled before the port's
@@ -729,6 +741,7 @@ vhost_conn_wait(const struct vhost_user_conn *conn)
         if (events) {
             poll_fd_wait(conn->fd, events);
         }
+        netdev_vhost_user_park_wait(conn->netdev);
         if (!conn->grace.pending) {
             int kick_fd = vhu_device_ctrl_kick_fd(conn->vdev);
 

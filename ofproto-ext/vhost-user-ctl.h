@@ -54,6 +54,9 @@ int vhost_user_conn_create(struct netdev *netdev, struct vhu_device *vdev,
  * make sure no PMD thread uses the device before destroying it. */
 void vhost_user_conn_destroy(struct vhost_user_conn *);
 
+/* Any thread: makes the control thread run its connections once more. */
+void vhost_ctl_wake(void);
+
 /* State, for status and statistics.  Thread-safe. */
 bool vhost_user_conn_is_connected(const struct vhost_user_conn *);
 uint64_t vhost_user_conn_n_connects(const struct vhost_user_conn *);

@@ -36,6 +36,7 @@
 #include "timeval.h"
 #include "util.h"
 #include "vhost-engine.h"
+#include "vhost-user-park.h"
 #include "vhost-user-tsan.h"
 
 VLOG_DEFINE_THIS_MODULE(vhost_user_rx_mode);
@@ -50,6 +51,9 @@ COVERAGE_DEFINE(vhost_user_rx_missed_kick);
  * its rxqs before it may sleep again: dpif-netdev reads which rxqs are
  * enabled only every 1024 iterations of a PMD thread. */
 #define SETTLE_ROUNDS 1100
+
+/* Empty polls of a ring between two looks at the time, for parking. */
+#define PARK_CHECK_POLLS 1024
 
 /* One PMD thread that polls our rxqs.  Never freed: a thread that exits
  * leaves it for the next one. */
@@ -289,9 +293,20 @@ rx_thread_mark(const struct vhost_rx_thread *t)
     return t->gen << 16 | (t->id & 0xffff);
 }
 
-/* Drains eventfd 'fd' without ever blocking. */
-static void
-drain_eventfd(int fd)
+/* Whether the thread that polls 'w' parked its ring (and no one else then
+ * polled it): an atomic, because a thread that polled it before may look
+ * while going to sleep (rx_thread_sleep()). */
+static bool
+park_armed(const struct vhost_rx_waiter *w)
+{
+    bool armed;
+
+    atomic_read_relaxed(CONST_CAST(atomic_bool *, &w->park_armed), &armed);
+    return armed;
+}
+
+void
+vhost_drain_eventfd(int fd)
 {
     uint64_t count;
     struct iovec iov = { .iov_base = &count, .iov_len = sizeof count };
@@ -319,7 +334,9 @@ rx_thread_sleep(struct vhost_rx_thread *t)
         uint64_t polled;
         int fd;
 
-        if (atomic_load(&w->owner) != t) {
+        if (atomic_load(&w->owner) != t || park_armed(w)) {
+            /* Not ours, or parked: the control thread waits for its
+             * kicks. */
             continue;
         }
         atomic_read_relaxed(&w->polled, &polled);
@@ -405,7 +422,7 @@ rx_thread_sleep(struct vhost_rx_thread *t)
          * now that we are not, it cannot be. */
         if (t->pfds[i].revents
             && vhu_rx_kick_fd(w->vdev, w->qp) == t->pfds[i].fd) {
-            drain_eventfd(t->pfds[i].fd);
+            vhost_drain_eventfd(t->pfds[i].fd);
             COVERAGE_INC(vhost_user_rx_wake_kick);
             stat_inc(&w->stats->kick_wakeups);
             t->idle_since = 0;
@@ -422,7 +439,7 @@ rx_thread_sleep(struct vhost_rx_thread *t)
     if (!retval) {
         COVERAGE_INC(vhost_user_rx_wake_timeout);
     } else if (t->pfds[n_armed].revents) {
-        drain_eventfd(t->wake_fd);
+        vhost_drain_eventfd(t->wake_fd);
     }
     VHOST_TSAN_RELEASE(&vhost_tsan_rcu);
     ovs_mutex_unlock(&t->mutex);
@@ -478,6 +495,58 @@ rx_thread_update(struct vhost_rx_thread *t, struct vhost_rx_waiter *w,
     }
 }
 
+/* The part of vhost_rx_polled() for a ring that this thread parked: once
+ * the control thread unparked it (a kick), the guest need kick no more. */
+static void VHOST_NOINLINE
+rx_park_disarm(struct vhost_rx_waiter *w)
+{
+    if (!vhost_park_test(w->park, w->qp)) {
+        vhu_rx_disarm(w->vdev, w->qp);
+        atomic_store_relaxed(&w->park_armed, false);
+        w->idle_since = 0;
+    }
+}
+
+/* The part of vhost_rx_polled() for a ring found empty PARK_CHECK_POLLS
+ * times in a row: parks it once it has been empty long enough
+ * (vhost-user-park.h). */
+static void VHOST_NOINLINE
+rx_park_check(struct vhost_rx_waiter *w)
+{
+    long long int idle_us = vhost_park_idle_us();
+    long long int now;
+    int mode, fd;
+
+    w->empty_polls = 0;
+    atomic_read_relaxed(CONST_CAST(atomic_int *, w->mode), &mode);
+    if (!idle_us || park_armed(w) || mode != VHOST_RX_POLLING) {
+        w->idle_since = 0;
+        return;
+    }
+    now = time_usec();
+    if (!w->idle_since) {
+        w->idle_since = now;
+        return;
+    }
+    if (now - w->idle_since < idle_us) {
+        return;
+    }
+    w->idle_since = 0;
+    switch (vhu_rx_arm(w->vdev, w->qp, &fd)) {
+    case VHU_RX_ARMED:
+        atomic_store_relaxed(&w->park_armed, true);
+        vhost_park_ring(w->park, w->netdev, w->qp);
+        break;
+    case VHU_RX_ARM_PENDING:
+        vhu_rx_disarm(w->vdev, w->qp);
+        break;
+    case VHU_RX_ARM_NOT_LIVE:
+    case VHU_RX_ARM_NO_KICK:
+        /* Nothing would unpark it. */
+        break;
+    }
+}
+
 /* Called for every poll, most of them of empty rings: the work of a poll
  * that changes nothing stays in this function, which needs few registers,
  * and the rest is out of line. */
@@ -486,6 +555,10 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
 {
     struct vhost_rx_thread *t = rx_thread_get();
     uint64_t gen, mark, polled;
+
+    if (OVS_UNLIKELY(park_armed(w))) {
+        rx_park_disarm(w);
+    }
 
     atomic_read_relaxed(&assign_gen, &gen);
     if (OVS_UNLIKELY(gen != t->gen)) {
@@ -502,7 +575,12 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
     if (n) {
         t->idle_calls = 0;
         t->idle_since = 0;
+        w->empty_polls = 0;
+        w->idle_since = 0;
         return;
+    }
+    if (OVS_UNLIKELY(++w->empty_polls >= PARK_CHECK_POLLS)) {
+        rx_park_check(w);
     }
     atomic_read_relaxed(&wake_gen, &gen);
     if (OVS_UNLIKELY(atomic_load_explicit(&w->owner, memory_order_relaxed)
@@ -527,12 +605,20 @@ vhost_rx_polled(struct vhost_rx_waiter *w, int n)
 void
 vhost_rx_waiter_init(struct vhost_rx_waiter *w, struct vhu_device *vdev,
                      unsigned int qp, const atomic_int *mode,
-                     struct vhost_rx_sleep_stats *stats)
+                     struct vhost_rx_sleep_stats *stats,
+                     struct netdev *netdev, struct vhost_park *park)
 {
     w->vdev = vdev;
     w->qp = qp;
     w->mode = mode;
     w->stats = stats;
+    w->netdev = netdev;
+    w->park = park;
+    w->empty_polls = 0;
+    w->idle_since = 0;
+    /* The ring may still be armed for an rxq of its pair that was
+     * destroyed while parked: the first poll disarms it. */
+    atomic_init(&w->park_armed, true);
     atomic_init(&w->owner, NULL);
     atomic_init(&w->polled, 0);
 }

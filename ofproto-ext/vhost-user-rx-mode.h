@@ -83,6 +83,15 @@ struct vhost_rx_waiter {
     unsigned int qp;
     const atomic_int *mode;             /* The port's enum vhost_rx_mode. */
     struct vhost_rx_sleep_stats *stats; /* The port's. */
+    struct netdev *netdev;              /* The port. */
+    struct vhost_park *park;            /* The port's (vhost-user-park.h). */
+
+    /* Parking, for the thread that polls it. */
+    unsigned int empty_polls;           /* Since the last look at time. */
+    long long int idle_since;           /* Empty since (0: not looked). */
+    atomic_bool park_armed;             /* Parked by this thread: the guest
+                                         * kicks until it is disarmed. */
+
     ATOMIC(struct vhost_rx_thread *) owner; /* Thread that last polled
                                              * it, or NULL. */
     atomic_uint64_t polled;             /* Who polled it last, and in which
@@ -90,9 +99,12 @@ struct vhost_rx_waiter {
                                          * rxq assignment. */
 };
 
+struct netdev;
+struct vhost_park;
 void vhost_rx_waiter_init(struct vhost_rx_waiter *, struct vhu_device *,
                           unsigned int qp, const atomic_int *mode,
-                          struct vhost_rx_sleep_stats *);
+                          struct vhost_rx_sleep_stats *, struct netdev *,
+                          struct vhost_park *);
 void vhost_rx_waiter_destroy(struct vhost_rx_waiter *);
 
 /* PMD thread, after each receive call on 'w': 'n' frames received. */
@@ -107,11 +119,13 @@ void vhost_rx_wake_all(void);
 void vhost_rx_hold_begin(void);
 void vhost_rx_hold_end(void);
 
+/* Drains eventfd 'fd', which poll() found readable, without blocking. */
+void vhost_drain_eventfd(int fd);
+
 /* Main thread, after a port was added to or deleted from a datapath
  * (vswitchd-hooks.c): keeps track of ports of other classes that PMD
  * threads poll.  'key' names the port by its datapath and number
  * ("ovs-netdev/4"). */
-struct netdev;
 void vhost_rx_port_added(const char *key, const struct netdev *);
 void vhost_rx_port_deleted(const char *key);
 

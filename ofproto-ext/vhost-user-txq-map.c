@@ -76,6 +76,26 @@ vhost_pair_map_test(const struct vhost_pair_map *map, unsigned int qp)
             && (vhost_pair_map_word(map, qp / 64) >> (qp % 64)) & 1);
 }
 
+/* Adds pair 'qp' to 'map' (if 'on') or removes it, in one atomic step:
+ * several threads may change different pairs of one map at once.  Returns
+ * whether the pair was in the map before. */
+bool
+vhost_pair_map_set(struct vhost_pair_map *map, unsigned int qp, bool on)
+{
+    uint64_t bit = UINT64_C(1) << (qp % 64);
+    uint64_t orig;
+
+    ovs_assert(qp < VHU_MAX_QUEUE_PAIRS);
+    if (on) {
+        atomic_or_explicit(&map->words[qp / 64], bit, &orig,
+                           memory_order_acq_rel);
+    } else {
+        atomic_and_explicit(&map->words[qp / 64], ~bit, &orig,
+                            memory_order_acq_rel);
+    }
+    return orig & bit;
+}
+
 bool
 vhost_pair_map_is_empty(const struct vhost_pair_map *map)
 {

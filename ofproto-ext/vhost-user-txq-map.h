@@ -71,6 +71,7 @@ void vhost_pair_map_init(struct vhost_pair_map *);
 void vhost_pair_map_store(struct vhost_pair_map *,
                           const uint64_t words[VHOST_MAP_WORDS]);
 bool vhost_pair_map_test(const struct vhost_pair_map *, unsigned int qp);
+bool vhost_pair_map_set(struct vhost_pair_map *, unsigned int qp, bool on);
 bool vhost_pair_map_is_empty(const struct vhost_pair_map *);
 unsigned int vhost_pair_map_count(const struct vhost_pair_map *);
 int vhost_pair_map_nth(const struct vhost_pair_map *, unsigned int k);

@@ -25,7 +25,10 @@
 #   ours-server (with --variants) our ovs-vswitchd, two vhostuser ports;
 #   ours-locked (with --variants) ours with every transmit lock taken
 #             (other_config:vhost-user-tx-lock=always), to measure what
-#             skipping the lock of a pair one txq owns brings (--queues=2).
+#             skipping the lock of a pair one txq owns brings (--queues=2);
+#   ours-park (with --variants) ours in the polling receive mode with
+#             idle rings parked after 100 ms
+#             (other_config:vhost-user-rxq-park-ms=100), for --idle-vifs.
 #
 # With --ring-sizes and --idle-vifs the same loop runs for each ring size
 # (testpmd's queue_size, --rxd and --txd) and each number of extra idle
@@ -100,6 +103,7 @@ tcp_transfers=3
 tcp_timeout=60
 tso_seconds=10
 tcp_ports=client,server
+guest_accel=auto
 
 usage () {
     cat <<EOF
@@ -116,7 +120,8 @@ usage: $0 [OPTIONS]
   --variants=LIST     our switches, comma-separated: client (vhostuserclient
                       ports), server (vhostuser ports), polling, adaptive,
                       interrupt (vhostuserclient ports in that receive mode),
-                      locked (every transmit lock taken) (default $variants)
+                      locked (every transmit lock taken), park (polling,
+                      idle rings parked) (default $variants)
   --queues=N          queue pairs per testpmd port (default $queues)
   --rx-modes          instead of the testpmd loops, the receive-mode figures:
                       idle cost and round-trip latency (see below)
@@ -133,6 +138,8 @@ usage: $0 [OPTIONS]
   --tso-seconds=S     --offloads: the peers' TSO run (default $tso_seconds)
   --tcp-ports=LIST    --offloads: the guests' port modes, client and/or
                       server (default $tcp_ports)
+  --guest-accel=A     --offloads: kvm, tcg, or auto (KVM where QEMU can
+                      use it, else TCG) (default $guest_accel)
   --pmd-cpu=N         CPU of each switch's PMD thread (default $pmd_cpu)
   --gen-cpu=N         CPU of testpmd's forwarding lcore (default $gen_cpu)
   --socket-mem=MB     OVS-DPDK's dpdk-socket-mem (default $socket_mem)
@@ -179,6 +186,8 @@ for arg; do
     --tcp-timeout=*) tcp_timeout=${arg#*=} ;;
     --tso-seconds=*) tso_seconds=${arg#*=} ;;
     --tcp-ports=*) tcp_ports=${arg#*=} ;;
+    --guest-accel=kvm|--guest-accel=tcg|--guest-accel=auto)
+        guest_accel=${arg#*=} ;;
     --no-ovs-dpdk) compare=false ;;
     --no-install) install=false ;;
     --build) build=always ;;
@@ -638,6 +647,8 @@ run_one () {
     ours-server) binary=$OURS type=vhostuser server=false ;;
     ours-locked) binary=$OURS type=vhostuserclient
         setting=vhost-user-tx-lock=always ;;
+    ours-park) binary=$OURS type=vhostuserclient mode=polling
+        setting=vhost-user-rxq-park-ms=100 ;;
     ours-polling|ours-adaptive|ours-interrupt)
         binary=$OURS type=vhostuserclient mode=${sw#ours-} ;;
     esac
@@ -935,6 +946,7 @@ for v in ${variants//,/ }; do
     client) switches="$switches ours" ;;
     server) switches="$switches ours-server" ;;
     locked) switches="$switches ours-locked" ;;
+    park) switches="$switches ours-park" ;;
     polling|adaptive|interrupt) switches="$switches ours-$v" ;;
     *) die "unknown variant $v" ;;
     esac
