@@ -970,7 +970,7 @@ netdev_vhost_user_get_custom_stats(const struct netdev *netdev,
     size_t n = 0;
 
     /* The port's counters, then each queue pair's. */
-    enum { N_PORT_COUNTERS = 24, N_QP_COUNTERS = 9 };
+    enum { N_PORT_COUNTERS = 26, N_QP_COUNTERS = 9 };
     const size_t n_max = N_PORT_COUNTERS + N_QP_COUNTERS * n_qp;
 
     custom->counters = xcalloc(n_max, sizeof *custom->counters);
