@@ -26,9 +26,9 @@
 #   ovs-dpdk-tso  OVS-DPDK 3.1 with userspace-tso-enable=true;
 #   ovs-dpdk      OVS-DPDK 3.1 without it.
 #
-# For each, two Linux guests under QEMU (tests/guest-image; KVM where the
-# machine has it, else TCG: --guest-accel) on two ports with flows
-# between them, for each of --tcp-ports: client ports
+# For each, two Linux guests under QEMU (tests/guest-image; TCG, or KVM
+# with --guest-accel) on two ports with flows between them, for each of
+# --tcp-ports: client ports
 # (vhostuserclient, dpdkvhostuserclient: QEMU listens, as os-vif plugs
 # them) and server ports (vhostuser, dpdkvhostuser: QEMU connects, as a
 # libvirt <interface type='vhostuser'> in mode 'client' does), and

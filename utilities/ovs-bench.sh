@@ -103,7 +103,7 @@ tcp_transfers=3
 tcp_timeout=60
 tso_seconds=10
 tcp_ports=client,server
-guest_accel=auto
+guest_accel=tcg
 
 usage () {
     cat <<EOF
@@ -138,8 +138,10 @@ usage: $0 [OPTIONS]
   --tso-seconds=S     --offloads: the peers' TSO run (default $tso_seconds)
   --tcp-ports=LIST    --offloads: the guests' port modes, client and/or
                       server (default $tcp_ports)
-  --guest-accel=A     --offloads: kvm, tcg, or auto (KVM where QEMU can
-                      use it, else TCG) (default $guest_accel)
+  --guest-accel=A     --offloads: tcg, kvm, or auto (KVM where QEMU can
+                      start a machine with it, else TCG) (default
+                      $guest_accel: on the project's machine /dev/kvm
+                      starts QEMU but its guests never boot)
   --pmd-cpu=N         CPU of each switch's PMD thread (default $pmd_cpu)
   --gen-cpu=N         CPU of testpmd's forwarding lcore (default $gen_cpu)
   --socket-mem=MB     OVS-DPDK's dpdk-socket-mem (default $socket_mem)
