@@ -2002,7 +2002,7 @@ netdev_vhost_user_park_run(struct netdev *netdev, bool all)
 {
     struct netdev_vhost_user *dev = netdev_vhost_user_cast(netdev);
 
-    return vhost_park_run(&dev->park, netdev, dev->vdev, all);
+    return vhost_park_run(&dev->park, dev->vdev, all);
 }
 
 void

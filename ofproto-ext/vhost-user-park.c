@@ -123,18 +123,21 @@ vhost_park_ring(struct vhost_park *park, struct netdev *netdev,
     vhost_ctl_wake();
 }
 
+/* The caller announces the change (vhost_park_run()'s return value). */
 static void
-unpark(struct vhost_park *park, struct netdev *netdev, unsigned int qp)
+unpark(struct vhost_park *park, unsigned int qp)
 {
     COVERAGE_INC(vhost_user_rxq_unpark);
     counter_inc(&park->unparks);
     vhost_pair_map_set(&park->parked, qp, false);
-    netdev_change_seq_changed(netdev);
 }
 
 void
 vhost_park_wait(const struct vhost_park *park, const struct vhu_device *vdev)
 {
+    if (vhost_pair_map_is_empty(&park->parked)) {
+        return;
+    }
     for (unsigned int qp = 0; qp < VHU_MAX_QUEUE_PAIRS; qp++) {
         if (vhost_park_test(park, qp)) {
             int fd = vhu_rx_kick_fd(vdev, qp);
@@ -150,8 +153,8 @@ vhost_park_wait(const struct vhost_park *park, const struct vhu_device *vdev)
 }
 
 bool
-vhost_park_run(struct vhost_park *park, struct netdev *netdev,
-               const struct vhu_device *vdev, bool all)
+vhost_park_run(struct vhost_park *park, const struct vhu_device *vdev,
+               bool all)
 {
     struct pollfd pfds[VHU_MAX_QUEUE_PAIRS];
     unsigned int qps[VHU_MAX_QUEUE_PAIRS];
@@ -170,7 +173,7 @@ vhost_park_run(struct vhost_park *park, struct netdev *netdev,
         }
         fd = vhu_rx_kick_fd(vdev, qp);
         if (all || fd < 0) {
-            unpark(park, netdev, qp);
+            unpark(park, qp);
             unparked = true;
         } else {
             pfds[n] = (struct pollfd) { .fd = fd, .events = POLLIN };
@@ -185,7 +188,7 @@ vhost_park_run(struct vhost_park *park, struct netdev *netdev,
         for (int i = 0; i < n; i++) {
             if (pfds[i].revents) {
                 vhost_drain_eventfd(pfds[i].fd);
-                unpark(park, netdev, qps[i]);
+                unpark(park, qps[i]);
                 unparked = true;
             }
         }

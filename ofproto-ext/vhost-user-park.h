@@ -84,9 +84,9 @@ void vhost_park_ring(struct vhost_park *, struct netdev *, unsigned int qp);
 /* Control thread.  vhost_park_wait() waits for kicks on the parked rings
  * of 'vdev'; vhost_park_run() unparks the rings that were kicked or lost
  * their kick fd (all of them if 'all' or parking is off) and returns true
- * if it unparked any. */
+ * if it unparked any, for the caller to announce. */
 void vhost_park_wait(const struct vhost_park *, const struct vhu_device *);
-bool vhost_park_run(struct vhost_park *, struct netdev *,
-                    const struct vhu_device *, bool all);
+bool vhost_park_run(struct vhost_park *, const struct vhu_device *,
+                    bool all);
 
 #endif /* vhost-user-park.h */
