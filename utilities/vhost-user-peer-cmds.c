@@ -71,8 +71,14 @@ _Static_assert(PEER_TCP_MIN_FRAME == PEER_TCP_HDRS_LEN + PEER_TEST_HLEN,
                "TCP test frame minimum");
 
 /* How long the back-end may leave frames on the transmit ring before
- * 'send' gives up, when no --duration bounds the run. */
-#define PEER_STALL_TIMEOUT 10.0
+ * 'send' gives up, when no --duration bounds the run: generous, because a
+ * busy machine can keep the back-end's polling thread away for seconds. */
+#define PEER_STALL_TIMEOUT 60.0
+
+/* After this long without progress, 'send' reports its transmit rings as
+ * it sees them (on stderr, without failing), and how long the stall
+ * lasted once the back-end goes on. */
+#define PEER_STALL_REPORT 5.0
 
 /* How often to check that the back-end is still connected. */
 #define PEER_CHECK_INTERVAL 0.01
@@ -720,6 +726,40 @@ peer_print_rx_tcp(const struct peer_run *run)
     }
 }
 
+/* Reports, on stderr, that the back-end consumed nothing for 'stalled'
+ * seconds, with what each transmit ring holds: the frames published
+ * (avail idx), those the back-end consumed (used idx) and those taken
+ * back. */
+static void
+peer_report_stall(const struct peer_run *run, double stalled)
+{
+    for (unsigned int i = 0; i < run->peer->n_queues; i++) {
+        const struct peer_vring *vr = &run->peer->queues[i].tx;
+        uint16_t avail = __atomic_load_n(&vr->avail->idx, __ATOMIC_RELAXED);
+        uint16_t used = __atomic_load_n(&vr->used->idx, __ATOMIC_ACQUIRE);
+
+        peer_error("back-end consumed nothing for %.1f seconds: vring %u "
+                   "avail idx %u, used idx %u, taken back %u (%u frames "
+                   "waiting), %"PRIu64" of %"PRIu64" frames consumed",
+                   stalled, vr->index, avail, used, vr->last_used,
+                   (uint16_t) (avail - used), run->stats.tx_done,
+                   run->stats.tx_frames);
+    }
+}
+
+/* Marks the progress of 'send', first saying how long the back-end had
+ * stalled if that was reported ('*reported'). */
+static void
+peer_send_progress(struct peer_run *run, bool *reported)
+{
+    if (*reported) {
+        peer_error("back-end went on after %.1f seconds",
+                   run->now - run->last_progress);
+        *reported = false;
+    }
+    peer_run_progress(run);
+}
+
 /* The 'send' command: sends --count frames (or until --duration), waiting
  * for room on full rings, then waits until the back-end has consumed every
  * frame. */
@@ -729,17 +769,25 @@ peer_cmd_send(struct peer_run *run)
     const struct peer_options *opts = run->opts;
     struct peer_vring *vrs[PEER_MAX_QUEUES];
     size_t n_vrs = peer_run_vrings(run, true, vrs);
+    bool reported = false;
 
     while (!peer_stop && peer_run_tick(run) && !peer_run_expired(run)) {
+        double stalled;
+
         if (peer_run_reclaim(run)) {
-            peer_run_progress(run);
+            peer_send_progress(run, &reported);
         }
         if (opts->count && run->seq >= opts->count
             && run->stats.tx_done == run->stats.tx_frames) {
             break;
         }
-        if (!opts->duration
-            && run->now - run->last_progress >= PEER_STALL_TIMEOUT) {
+        stalled = run->now - run->last_progress;
+        if (!opts->duration && stalled >= PEER_STALL_REPORT && !reported) {
+            peer_report_stall(run, stalled);
+            reported = true;
+        }
+        if (!opts->duration && stalled >= PEER_STALL_TIMEOUT) {
+            peer_report_stall(run, stalled);
             peer_error("back-end consumed no frame for %g seconds",
                        PEER_STALL_TIMEOUT);
             run->failed = true;
@@ -748,7 +796,7 @@ peer_cmd_send(struct peer_run *run)
 
         uint64_t budget = peer_run_tx_budget(run, PEER_BURST);
         if (budget && peer_run_tx_burst(run, budget)) {
-            peer_run_progress(run);
+            peer_send_progress(run, &reported);
         } else {
             peer_run_idle_wait(run, vrs, n_vrs);
         }
