@@ -249,15 +249,33 @@ static inline int
 stage_heads(struct vhu_burst *b, struct stage *st, int n,
             uint32_t hlen, const struct vhu_frame *frames)
 {
+    /* The ring's and the last region's addresses, read once: stores into
+     * 'st' could alias them for the compiler. */
+    struct vhu_vring *vr = b->vr;
+    const uint16_t *avail_ring = vr->avail->ring;
+    const struct vhu_desc *desc = vr->desc;
+    uint16_t size = vr->size;
+    uint16_t slot = vr->last_avail_idx + b->done;
     uint16_t want = frames ? VHU_DESC_F_WRITE : 0;
+    const struct vhu_region *r = (vr->mem_hint < b->mem->n
+                                  ? &b->mem->regions[vr->mem_hint] : NULL);
+    uint64_t r_gpa = r ? r->gpa : 0;
+    uint64_t r_size = r ? r->size : 0;
+    uint8_t *r_host = r ? r->host : NULL;
 
     for (int k = 0; k < n; k++) {
+        uint16_t head = vhu_read_u16(&avail_ring[(uint16_t) (slot + k)
+                                                 & (size - 1)]);
         struct vhu_desc d;
+        uint64_t ofs;
+        uint8_t *buf;
 
-        if (!vhu_burst_head(b, b->done + k, &st[k].head)) {
+        if (__builtin_expect(head >= size, 0)) {
+            vhu_burst_fail(b, "descriptor head %u out of range", head);
             return k;
         }
-        vhu_read_desc(&b->vr->desc[st[k].head], &d);
+        st[k].head = head;
+        vhu_read_desc(&desc[head], &d);
         st[k].len = d.len;
         st[k].gpa = d.addr;
         st[k].buf = NULL;
@@ -265,14 +283,25 @@ stage_heads(struct vhu_burst *b, struct stage *st, int n,
                         | VHU_DESC_F_WRITE)) != want || !d.len) {
             continue;
         }
-        st[k].buf = vhu_mem_translate(b->mem, &b->vr->mem_hint, d.addr,
-                                      d.len);
-        if (st[k].buf && frames) {
+        ofs = d.addr - r_gpa;
+        if (__builtin_expect(ofs < r_size && d.len <= r_size - ofs, 1)) {
+            buf = r_host + ofs;
+        } else {
+            buf = vhu_mem_gpa_range(b->mem, &vr->mem_hint, d.addr, d.len);
+            if (buf) {
+                r = &b->mem->regions[vr->mem_hint];
+                r_gpa = r->gpa;
+                r_size = r->size;
+                r_host = r->host;
+            }
+        }
+        st[k].buf = buf;
+        if (buf && frames) {
             uint32_t bytes = hlen + frames[k].len;
 
-            prefetch_buffer(st[k].buf, bytes < d.len ? bytes : d.len, true);
-        } else if (st[k].buf) {
-            prefetch_buffer(st[k].buf, d.len, false);
+            prefetch_buffer(buf, bytes < d.len ? bytes : d.len, true);
+        } else if (buf) {
+            prefetch_buffer(buf, d.len, false);
         }
     }
     return n;
@@ -295,33 +324,44 @@ tx_read_offload(struct vhu_burst *b, const struct stage *s, uint32_t len,
     return vhu_net_hdr_read(hdr, b->features, len, ol);
 }
 
-/* See vhost-engine.h.  The handles stored in 'pkts' are the caller's.
- * Without 'ols', a checksum request is completed here and a GSO frame is
- * dropped as a bad offload. */
-int
-vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
-                     vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
-                     void **pkts, struct vhu_net_offload *ols, int max)
+/* Counters of a burst, added to the ring's statistics at its end. */
+struct burst_counts {
+    uint64_t good, bytes, errors, bad_ol;
+};
+
+/* Adds 'c' to the statistics of the ring of 'b'. */
+static void
+burst_counts_add(struct vhu_burst *b, const struct burst_counts *c)
 {
-    uint64_t n_good = 0, n_bytes = 0, n_errors = 0, n_bad_ol = 0;
+    vhu_counter_add(&b->vr->stats.packets, c->good);
+    vhu_counter_add(&b->vr->stats.bytes, c->bytes);
+    if (c->errors) {
+        vhu_counter_add(&b->vr->stats.errors, c->errors);
+    }
+    if (c->bad_ol) {
+        vhu_counter_add(&b->vr->stats.bad_offloads, c->bad_ol);
+    }
+}
+
+/* The frames of vhu_dequeue_burst_ol() from burst 'b' (begun), whose
+ * guest sends offload requests if 'host_ol'.  Always inlined, so that the
+ * common call, with constant 'host_ol' false and 'ols' NULL, loses the
+ * tests of both. */
+static inline __attribute__((__always_inline__)) int
+dequeue_frames(struct vhu_burst *b, vhu_alloc_fn *alloc,
+               vhu_free_fn *free_pkt, void *aux, void **pkts,
+               struct vhu_net_offload *ols, int max, bool host_ol,
+               struct burst_counts *c)
+{
+    uint32_t hlen = net_hdr_len(b->features);
     struct stage st[VHU_STAGE];
-    struct vhu_burst b;
     bool stop = false;
-    bool host_ol;
-    uint32_t hlen;
     int n = 0;
 
-    if (qp >= dev->opts.max_queue_pairs || max <= 0
-        || !vhu_burst_begin(&b, dev, 2 * qp + 1)) {
-        return 0;
-    }
-    hlen = net_hdr_len(b.features);
-    host_ol = vhu_net_host_offloads(b.features);
-
-    while (!stop && n < max && b.done < b.n_avail) {
+    while (!stop && n < max && b->done < b->n_avail) {
         int want = min_int(VHU_STAGE, min_int(max - n,
-                                              b.n_avail - b.done));
-        int n_st = stage_heads(&b, st, want, 0, NULL);
+                                              b->n_avail - b->done));
+        int n_st = stage_heads(b, st, want, 0, NULL);
         struct vhu_used_elem used[VHU_STAGE];
         int n_used = 0;
 
@@ -330,23 +370,25 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
             uint16_t head = st[k].head;
             uint64_t total = st[k].len;
             struct vhu_net_offload ol;
-            uint32_t len;
+            uint64_t len;
             void *data;
             void *pkt;
 
-            if (!st[k].buf && !tx_chain_len(&b, head, &total)) {
+            if (!st[k].buf && !tx_chain_len(b, head, &total)) {
                 stop = true;
                 break;
             }
-            if (total < hlen || total - hlen > VHU_MAX_FRAME_LEN) {
+            /* One test for both a chain shorter than the header (which
+             * wraps around) and a frame too long. */
+            len = total - hlen;
+            if (len > VHU_MAX_FRAME_LEN) {
                 /* Give the buffer back unused and count the bad frame. */
-                n_errors++;
+                c->errors++;
                 used[n_used++] = (struct vhu_used_elem) { head, 0 };
                 continue;
             }
-            len = total - hlen;
             if (host_ol) {
-                int r = tx_read_offload(&b, &st[k], len, &ol);
+                int r = tx_read_offload(b, &st[k], len, &ol);
 
                 if (r < 0) {
                     stop = true;
@@ -354,7 +396,7 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
                 }
                 if (!r || (!ols && ol.gso_type)) {
                     /* Give the buffer back and count the bad request. */
-                    n_bad_ol++;
+                    c->bad_ol++;
                     used[n_used++] = (struct vhu_used_elem) { head, 0 };
                     continue;
                 }
@@ -366,7 +408,7 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
             }
             if (st[k].buf) {
                 memcpy(data, st[k].buf + hlen, len);
-            } else if (!tx_chain_copy(&b, head, hlen, data, len)) {
+            } else if (!tx_chain_copy(b, head, hlen, data, len)) {
                 /* Never forward a frame copied in part. */
                 free_pkt(aux, pkt);
                 stop = true;
@@ -383,21 +425,40 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
             }
             pkts[n++] = pkt;
             used[n_used++] = (struct vhu_used_elem) { head, 0 };
-            n_good++;
-            n_bytes += len;
+            c->good++;
+            c->bytes += len;
         }
-        vhu_burst_used_n(&b, b.done, used, n_used);
-        vhu_burst_commit(&b, n_used);
+        vhu_burst_used_n(b, b->done, used, n_used);
+        vhu_burst_commit(b, n_used);
+    }
+    return n;
+}
+
+/* See vhost-engine.h.  The handles stored in 'pkts' are the caller's.
+ * Without 'ols', a checksum request is completed here and a GSO frame is
+ * dropped as a bad offload. */
+int
+vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
+                     vhu_alloc_fn *alloc, vhu_free_fn *free_pkt, void *aux,
+                     void **pkts, struct vhu_net_offload *ols, int max)
+{
+    struct burst_counts c = { 0, 0, 0, 0 };
+    struct vhu_burst b;
+    int n;
+
+    if (qp >= dev->opts.max_queue_pairs || max <= 0
+        || !vhu_burst_begin(&b, dev, 2 * qp + 1)) {
+        return 0;
+    }
+    if (!vhu_net_host_offloads(b.features) && !ols) {
+        n = dequeue_frames(&b, alloc, free_pkt, aux, pkts, NULL, max, false,
+                           &c);
+    } else {
+        n = dequeue_frames(&b, alloc, free_pkt, aux, pkts, ols, max,
+                           vhu_net_host_offloads(b.features), &c);
     }
     vhu_burst_end(&b);
-    vhu_counter_add(&b.vr->stats.packets, n_good);
-    vhu_counter_add(&b.vr->stats.bytes, n_bytes);
-    if (n_errors) {
-        vhu_counter_add(&b.vr->stats.errors, n_errors);
-    }
-    if (n_bad_ol) {
-        vhu_counter_add(&b.vr->stats.bad_offloads, n_bad_ol);
-    }
+    burst_counts_add(&b, &c);
     return n;
 }
 
@@ -667,37 +728,31 @@ rx_refused(const struct vhu_frame *f, const struct vhu_net_offload *ol,
     return false;
 }
 
-/* See vhost-engine.h.  A frame that rx_refused() counts as handled in the
- * return value, so that the caller's "rest" is always a suffix of
- * 'frames'. */
-int
-vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
-                     const struct vhu_frame *frames,
-                     const struct vhu_net_offload *ols, int n)
+/* The frames of vhu_enqueue_burst_ol() into burst 'b' (begun).  Returns
+ * how many it handled.  Always inlined, so that the common call, with
+ * constant 'ols' NULL, loses the tests of the offload requests. */
+static inline __attribute__((__always_inline__)) int
+enqueue_frames(struct vhu_burst *b, const struct vhu_frame *frames,
+               const struct vhu_net_offload *ols, int n,
+               struct burst_counts *c)
 {
-    uint64_t n_good = 0, n_bytes = 0, n_errors = 0, n_bad_ol = 0;
+    uint32_t hlen = net_hdr_len(b->features);
+    bool mergeable = (b->features
+                      & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)) != 0;
     uint8_t hdr[VHU_NET_HDR_LEN_MRG];
     struct stage st[VHU_STAGE];
-    struct vhu_burst b;
     bool stop = false;
-    bool mergeable;
-    uint32_t hlen;
     int i = 0;
 
-    if (qp >= dev->opts.max_queue_pairs || n <= 0
-        || !vhu_burst_begin(&b, dev, 2 * qp)) {
-        return 0;
-    }
-    hlen = net_hdr_len(b.features);
-    mergeable = (b.features & VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)) != 0;
     net_hdr_init(hdr);
 
     /* Each round reads heads ahead for the frames left.  A frame that the
      * general path handles may take several heads, so the next round reads
      * again from there. */
-    while (!stop && i < n && b.done < b.n_avail) {
-        int want = min_int(VHU_STAGE, min_int(n - i, b.n_avail - b.done));
-        int n_st = stage_heads(&b, st, want, hlen, &frames[i]);
+    while (!stop && i < n && b->done < b->n_avail) {
+        int want = min_int(VHU_STAGE, min_int(n - i,
+                                              b->n_avail - b->done));
+        int n_st = stage_heads(b, st, want, hlen, &frames[i]);
         struct vhu_used_elem used[VHU_STAGE];
         int frame_of[VHU_STAGE];
         int m = 0;
@@ -712,7 +767,7 @@ vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
             const struct vhu_frame *f = &frames[i];
             const struct vhu_net_offload *ol = rx_offload(ols, i);
 
-            if (rx_refused(f, ol, b.features, &n_errors, &n_bad_ol)) {
+            if (rx_refused(f, ol, b->features, &c->errors, &c->bad_ol)) {
                 continue;
             }
             if (!rx_fits_single(&st[m], hlen, f)) {
@@ -734,23 +789,23 @@ vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
             uint32_t total = hlen + f->len;
 
             memcpy(st[k].buf + hlen, f->data, f->len);
-            if (b.log) {
-                vhu_log_cache_mark(&b.log_cache, b.log, st[k].gpa, total);
+            if (b->log) {
+                vhu_log_cache_mark(&b->log_cache, b->log, st[k].gpa, total);
             }
             used[k] = (struct vhu_used_elem) { st[k].head, total };
-            n_bytes += f->len;
+            c->bytes += f->len;
         }
-        vhu_burst_used_n(&b, b.done, used, m);
-        vhu_burst_commit(&b, m);
-        n_good += m;
+        vhu_burst_used_n(b, b->done, used, m);
+        vhu_burst_commit(b, m);
+        c->good += m;
 
         /* Frame 'i' did not fit its buffer read ahead: the general path
          * (several mergeable buffers, a chain), then read heads again. */
         if (i < n && m < n_st) {
-            if (rx_one(&b, &frames[i], rx_offload(ols, i), hlen,
+            if (rx_one(b, &frames[i], rx_offload(ols, i), hlen,
                        mergeable) > 0) {
-                n_good++;
-                n_bytes += frames[i].len;
+                c->good++;
+                c->bytes += frames[i].len;
                 i++;
             } else {
                 stop = true;
@@ -759,18 +814,33 @@ vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
     }
     /* Refused frames at the end count as handled too. */
     while (!stop && i < n && rx_refused(&frames[i], rx_offload(ols, i),
-                                        b.features, &n_errors, &n_bad_ol)) {
+                                        b->features, &c->errors,
+                                        &c->bad_ol)) {
         i++;
     }
+    return i;
+}
+
+/* See vhost-engine.h.  A frame that rx_refused() counts as handled in the
+ * return value, so that the caller's "rest" is always a suffix of
+ * 'frames'. */
+int
+vhu_enqueue_burst_ol(struct vhu_device *dev, unsigned int qp,
+                     const struct vhu_frame *frames,
+                     const struct vhu_net_offload *ols, int n)
+{
+    struct burst_counts c = { 0, 0, 0, 0 };
+    struct vhu_burst b;
+    int i;
+
+    if (qp >= dev->opts.max_queue_pairs || n <= 0
+        || !vhu_burst_begin(&b, dev, 2 * qp)) {
+        return 0;
+    }
+    i = (ols ? enqueue_frames(&b, frames, ols, n, &c)
+         : enqueue_frames(&b, frames, NULL, n, &c));
     vhu_burst_end(&b);
-    vhu_counter_add(&b.vr->stats.packets, n_good);
-    vhu_counter_add(&b.vr->stats.bytes, n_bytes);
-    if (n_errors) {
-        vhu_counter_add(&b.vr->stats.errors, n_errors);
-    }
-    if (n_bad_ol) {
-        vhu_counter_add(&b.vr->stats.bad_offloads, n_bad_ol);
-    }
+    burst_counts_add(&b, &c);
     return i;
 }
 

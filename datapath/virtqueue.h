@@ -151,13 +151,26 @@ vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
  * one published.  Data-path loops collect a burst's elements on their own
  * stack and write them here at once: the used ring is read by the other
  * side, and a store to it held among the stores of the copies would keep
- * them waiting for that cache line. */
+ * them waiting for that cache line.  The ring's address, size and logging
+ * are read once for all of them. */
 static inline void
 vhu_burst_used_n(struct vhu_burst *b, uint16_t ofs,
                  const struct vhu_used_elem *elems, int n)
 {
-    for (int k = 0; k < n; k++) {
-        vhu_burst_used(b, ofs + k, elems[k].id, elems[k].len);
+    struct vhu_vring *vr = b->vr;
+    struct vhu_used_elem *ring = vr->used->ring;
+    uint16_t mask = vr->size - 1;
+    uint16_t slot = vr->last_used_idx + ofs;
+
+    if (__builtin_expect(b->log && vr->log_used, 0)) {
+        for (int k = 0; k < n; k++) {
+            vhu_burst_used(b, ofs + k, elems[k].id, elems[k].len);
+        }
+        return;
+    }
+    for (int k = 0; k < n; k++, slot++) {
+        /* Written whole: one 8-byte store rather than two. */
+        ring[slot & mask] = elems[k];
     }
 }
 

@@ -20,6 +20,7 @@
 #include "vhost-user-packet.h"
 
 #include "dp-packet.h"
+#include "netdev-vhost-user.h"
 #include "ovs-thread.h"
 #include "util.h"
 
@@ -131,31 +132,59 @@ vhost_packet_free(void *cache OVS_UNUSED, void *packet)
     dp_packet_delete(packet);
 }
 
+/* Readies 'packet', which came back from the send path (vhost_packet_
+ * release_batch()) with its memory untouched, for a new frame: clears what
+ * its last trip through the datapath may have set.  Not its metadata
+ * ('md'): dpif-netdev initializes that of every packet it receives from a
+ * port, as netdev-dpdk's receive relies upon too, and a packet dropped
+ * before (QoS, an administratively down port) never reads it. */
+static inline void
+packet_recycle(struct dp_packet *packet)
+{
+    dp_packet_reset_offsets(packet);
+    dp_packet_reset_cutlen(packet);
+    dp_packet_reset_offload(packet);
+    packet->packet_type = htonl(PT_ETH);
+}
+
+/* Places a frame of 'len' bytes in 'packet', whose room holds HEADROOM +
+ * 'len': directly, rather than through dp_packet_reserve() and
+ * dp_packet_put_uninit(), which check for room twice.  Returns 'packet'
+ * and stores in '*data' where the frame goes. */
+static inline void *
+packet_place(struct dp_packet *packet, uint32_t len, void **data)
+{
+    dp_packet_set_data(packet, (char *) packet + HEAD + HEADROOM);
+    dp_packet_set_size(packet, len);
+    *data = dp_packet_data(packet);
+    return packet;
+}
+
+/* vhost_packet_alloc() for a packet that the cache cannot give: a new
+ * block, of class 'c' or (-1) of the exact size. */
+static void * VHOST_NOINLINE
+packet_alloc_new(uint32_t len, int c, void **data)
+{
+    size_t room = c >= 0 ? class_room[c] : HEADROOM + len;
+    struct dp_packet *packet = block_alloc(HEAD + room);
+
+    dp_packet_use_stub(packet, (char *) packet + HEAD, room);
+    return packet_place(packet, len, data);
+}
+
 void *
 vhost_packet_alloc(void *cache_, uint32_t len, void **data)
 {
     struct vhost_packet_cache *cache = cache_;
     int c = len_class(len);
-    struct dp_packet *packet;
-    size_t room;
 
-    if (c >= 0) {
-        room = class_room[c];
-        packet = (cache && cache->n[c]
-                  ? cache->packets[c][--cache->n[c]]
-                  : block_alloc(HEAD + room));
-    } else {
-        room = HEADROOM + len;
-        packet = block_alloc(HEAD + room);
+    if (OVS_LIKELY(c >= 0 && cache && cache->n[c])) {
+        struct dp_packet *packet = cache->packets[c][--cache->n[c]];
+
+        packet_recycle(packet);
+        return packet_place(packet, len, data);
     }
-    /* 'room' holds HEADROOM + 'len': place the frame directly rather than
-     * through dp_packet_reserve() and dp_packet_put_uninit(), which check
-     * for room twice. */
-    dp_packet_use_stub(packet, (char *) packet + HEAD, room);
-    dp_packet_set_data(packet, (char *) packet + HEAD + HEADROOM);
-    dp_packet_set_size(packet, len);
-    *data = dp_packet_data(packet);
-    return packet;
+    return packet_alloc_new(len, c, data);
 }
 
 void
