@@ -444,18 +444,20 @@ vhu_dequeue_burst_ol(struct vhu_device *dev, unsigned int qp,
 {
     struct burst_counts c = { 0, 0, 0, 0 };
     struct vhu_burst b;
+    bool host_ol;
     int n;
 
     if (qp >= dev->opts.max_queue_pairs || max <= 0
         || !vhu_burst_begin(&b, dev, 2 * qp + 1)) {
         return 0;
     }
-    if (!vhu_net_host_offloads(b.features) && !ols) {
+    host_ol = vhu_net_host_offloads(b.features);
+    if (!host_ol && !ols) {
         n = dequeue_frames(&b, alloc, free_pkt, aux, pkts, NULL, max, false,
                            &c);
     } else {
-        n = dequeue_frames(&b, alloc, free_pkt, aux, pkts, ols, max,
-                           vhu_net_host_offloads(b.features), &c);
+        n = dequeue_frames(&b, alloc, free_pkt, aux, pkts, ols, max, host_ol,
+                           &c);
     }
     vhu_burst_end(&b);
     burst_counts_add(&b, &c);
