@@ -15,6 +15,7 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/message.c \
 	datapath/net-offload.c \
 	datapath/net-offload.h \
+	datapath/packed-ring.c \
 	datapath/rx-notify.c \
 	datapath/socket-reader.c \
 	datapath/vhost-engine.h \
@@ -31,6 +32,7 @@ tests_test_datapath_SOURCES = \
 	tests/test-datapath-ctrl.c \
 	tests/test-datapath-dirty-log.c \
 	tests/test-datapath-offload.c \
+	tests/test-datapath-packed.c \
 	tests/test-datapath-memory.c \
 	tests/test-datapath-messages.c \
 	tests/test-datapath-virtqueue.c

@@ -323,7 +323,8 @@ vhu_device_run_ctrl(struct vhu_device *dev)
             break;
         }
 
-        while (more && b.done < b.n_avail && n_done < CTRL_MAX_PER_RUN) {
+        while (more && vhu_burst_has(&b, b.done)
+               && n_done < CTRL_MAX_PER_RUN) {
             uint16_t head;
 
             if (!vhu_burst_head(&b, b.done, &head)) {
@@ -348,7 +349,7 @@ vhu_device_run_ctrl(struct vhu_device *dev)
         /* The driver may have posted more before the next kick was asked
          * for (avail_event): look again. */
         atomic_thread_fence(memory_order_seq_cst);
-        if (vhu_read_u16(&vr->avail->idx) == vr->last_avail_idx) {
+        if (!vhu_vring_has_avail(vr)) {
             break;
         }
     }

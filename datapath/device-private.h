@@ -22,7 +22,8 @@
  *   device.c      device life cycle, state queries, grace periods.
  *   message.c     message framing and one handler per request.
  *   memory.c      the memory table: mapping, validation, translation.
- *   virtqueue.c   split virtqueues: ring life cycle and ring access.
+ *   virtqueue.c   virtqueues: ring life cycle, split ring access.
+ *   packed-ring.c packed ring access for the data path.
  *   virtio-net.c  the net data path: dequeue and enqueue.
  *   dirty-log.c   dirty page logging for live migration.
  *   ctrl-queue.c  the virtio-net control queue.
@@ -80,6 +81,29 @@ struct vhu_used {
 #define VHU_DESC_BYTES(SIZE)  ((size_t) (SIZE) * 16)
 #define VHU_AVAIL_BYTES(SIZE) (6 + (size_t) (SIZE) * 2)
 #define VHU_USED_BYTES(SIZE)  (6 + (size_t) (SIZE) * 8)
+
+/* Packed ring layout (virtio 1.x, 2.8): one descriptor ring, which the
+ * device also writes used descriptors into, and two event suppression
+ * areas, the driver's (at the split ring's avail address) and the
+ * device's (at the used address). */
+struct vhu_pdesc {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t id;                /* Buffer id (of the chain's last). */
+    uint16_t flags;             /* VHU_DESC_F_* and the two below. */
+};
+#define VHU_PDESC_F_AVAIL (1 << 7)
+#define VHU_PDESC_F_USED  (1 << 15)
+
+struct vhu_pevent {
+    uint16_t off_wrap;          /* Descriptor offset, wrap counter bit 15. */
+    uint16_t flags;             /* VHU_PEVENT_*. */
+};
+#define VHU_PEVENT_ENABLE  0
+#define VHU_PEVENT_DISABLE 1
+#define VHU_PEVENT_DESC    2
+
+#define VHU_PEVENT_BYTES 4
 
 /* Memory table (memory.c). */
 
@@ -157,18 +181,25 @@ struct vhu_vring {
      * that sleeps may wait on (vhu_rx_arm()).  Swapped like 'call_fd'. */
     _Atomic int kick_fd_dp;
 
-    /* Read by the data path while live, written by control while not. */
+    /* Read by the data path while live, written by control while not.
+     * A packed ring ('packed') has struct vhu_pdesc at 'desc' and the
+     * driver's and device's struct vhu_pevent at 'avail' and 'used'. */
     struct vhu_desc *desc;
     struct vhu_avail *avail;
     struct vhu_used *used;
     uint16_t size;
+    bool packed;
     bool log_used;              /* Log used ring writes at 'log_addr'. */
     uint64_t log_addr;
+    uint64_t desc_log_addr;     /* Packed: guest address of 'desc', where
+                                 * used descriptors are logged. */
 
     /* Owned by the data path while live, by the control thread while not
      * (after a grace period). */
-    uint16_t last_avail_idx;
+    uint16_t last_avail_idx;    /* Packed: slots, less than 'size'. */
     uint16_t last_used_idx;
+    bool avail_wrap;            /* Packed: the wrap counters at those. */
+    bool used_wrap;
     uint16_t signalled_used;
     bool signalled_used_valid;
     unsigned int mem_hint;      /* Last region hit in the memory table. */
@@ -226,6 +257,7 @@ struct vhu_pub_vring {
     bool started;
     bool enabled;
     bool log_used;
+    bool packed;
     uint16_t size;
     int kick_fd;
 };
@@ -327,6 +359,7 @@ uint8_t *vhu_mem_gpa_to_host(const struct vhu_mem *, unsigned int *hint,
 void *vhu_mem_gpa_range(const struct vhu_mem *, unsigned int *hint,
                         uint64_t gpa, uint64_t len);
 void *vhu_mem_uva_range(const struct vhu_mem *, uint64_t uva, uint64_t len);
+bool vhu_mem_uva_to_gpa(const struct vhu_mem *, uint64_t uva, uint64_t *gpa);
 
 /* virtqueue.c (control side). */
 void vhu_vring_init(struct vhu_vring *);
@@ -399,6 +432,28 @@ vhu_mem_translate(const struct vhu_mem *mem, unsigned int *hint,
         }
     }
     return vhu_mem_gpa_range(mem, hint, gpa, len);
+}
+
+/* True if the device's rings are packed (VIRTIO_F_RING_PACKED). */
+static inline bool
+vhu_vring_is_packed(const struct vhu_device *dev)
+{
+    return (vhu_device_features_relaxed(dev)
+            & VHU_BIT(VHU_VIRTIO_F_RING_PACKED)) != 0;
+}
+
+/* Bytes at a ring's avail and used addresses: a split ring's available and
+ * used rings, or a packed ring's driver and device event areas. */
+static inline size_t
+vhu_vring_avail_bytes(bool packed, uint32_t size)
+{
+    return packed ? VHU_PEVENT_BYTES : VHU_AVAIL_BYTES(size);
+}
+
+static inline size_t
+vhu_vring_used_bytes(bool packed, uint32_t size)
+{
+    return packed ? VHU_PEVENT_BYTES : VHU_USED_BYTES(size);
 }
 
 /* Adds 'n' to counter 'c' (single writer: no locked instruction). */

@@ -29,11 +29,13 @@
 #include "virtqueue.h"
 
 /* Virtio features the engine can offer (before options.features_disabled):
- * no packed ring, no IOMMU; the offloads below only with
- * options.net_offloads. */
+ * no IOMMU; the offloads below only with options.net_offloads.  Both ring
+ * layouts use buffers in the order they were made available (IN_ORDER). */
 #define VHU_SUPPORTED_FEATURES                  \
     (VHU_BIT(VHU_VIRTIO_F_VERSION_1)            \
      | VHU_BIT(VHU_VIRTIO_F_ANY_LAYOUT)         \
+     | VHU_BIT(VHU_VIRTIO_F_RING_PACKED)        \
+     | VHU_BIT(VHU_VIRTIO_F_IN_ORDER)           \
      | VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)      \
      | VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC) \
      | VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)     \
@@ -451,6 +453,7 @@ compute_pub(const struct vhu_device *dev, struct vhu_pub *pub)
         p->log_used = (vr->addr.flags & VHU_VRING_F_LOG) != 0;
         p->size = vr->has_num ? vr->num : 0;
         p->kick_fd = vr->kick_fd;
+        p->packed = (features & VHU_BIT(VHU_VIRTIO_F_RING_PACKED)) != 0;
     }
     for (unsigned int qp = 0; qp < dev->opts.max_queue_pairs; qp++) {
         const struct vhu_vring *rx = &dev->vrings[2 * qp];
@@ -664,10 +667,12 @@ vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
     info->broken = atomic_load_explicit(&vr->broken, memory_order_relaxed);
     info->last_avail_idx = info->last_used_idx
         = atomic_load_explicit(&vr->used_idx_seen, memory_order_relaxed);
-    if (atomic_load_explicit(&vr->live, memory_order_acquire)) {
+    if (atomic_load_explicit(&vr->live, memory_order_acquire)
+        && !p.packed) {
         info->avail_idx = vhu_read_u16(&vr->avail->idx);
         info->used_idx = vhu_read_u16(&vr->used->idx);
     } else {
+        /* A packed ring has no indexes in guest memory: its positions. */
         info->avail_idx = atomic_load_explicit(&vr->avail_idx_seen,
                                                memory_order_relaxed);
         info->used_idx = info->last_used_idx;

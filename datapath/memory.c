@@ -331,3 +331,19 @@ vhu_mem_uva_range(const struct vhu_mem *mem, uint64_t uva, uint64_t len)
     }
     return NULL;
 }
+
+/* Stores in '*gpa' the guest physical address of frontend address 'uva'.
+ * Returns false if no region of 'mem' maps it. */
+bool
+vhu_mem_uva_to_gpa(const struct vhu_mem *mem, uint64_t uva, uint64_t *gpa)
+{
+    for (unsigned int i = 0; mem && i < mem->n; i++) {
+        const struct vhu_region *r = &mem->regions[i];
+
+        if (uva - r->uva < r->size) {
+            *gpa = r->gpa + (uva - r->uva);
+            return true;
+        }
+    }
+    return false;
+}

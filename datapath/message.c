@@ -181,6 +181,22 @@ vhu_device_output_done(struct vhu_device *dev, size_t n)
     }
 }
 
+/* The ring base of 'vr' for GET_VRING_BASE: the next available index, or
+ * for a packed ring the next available position and its wrap counter in
+ * bits 0-15 and the next used ones in bits 16-31 (the same, since we use
+ * chains in order), as QEMU and DPDK encode them. */
+static uint32_t
+vring_base(const struct vhu_device *dev, const struct vhu_vring *vr)
+{
+    if (vhu_vring_is_packed(dev)) {
+        uint32_t avail = vr->last_avail_idx | (uint32_t) vr->avail_wrap << 15;
+        uint32_t used = vr->last_used_idx | (uint32_t) vr->used_wrap << 15;
+
+        return avail | used << 16;
+    }
+    return vr->last_avail_idx;
+}
+
 /* Sends the reply deferred until the end of a grace period. */
 void
 vhu_msg_send_deferred(struct vhu_device *dev)
@@ -191,7 +207,7 @@ vhu_msg_send_deferred(struct vhu_device *dev)
     if (request == VHU_REQ_GET_VRING_BASE) {
         struct vhu_vring_state state = {
             .index = dev->deferred_index,
-            .num = dev->vrings[dev->deferred_vring].last_avail_idx,
+            .num = vring_base(dev, &dev->vrings[dev->deferred_vring]),
         };
 
         send_reply(dev, request, &state, sizeof state);
@@ -476,9 +492,13 @@ handle_set_vring_num(struct vhu_device *dev, struct vhu_msg *msg)
         || !(vr = get_vring(dev, msg, s->index))) {
         return MSG_BREAK;
     }
-    if (!s->num || s->num > VHU_MAX_RING_SIZE || (s->num & (s->num - 1))) {
+    if (!s->num || s->num > VHU_MAX_RING_SIZE
+        || (!vhu_vring_is_packed(dev) && (s->num & (s->num - 1)))) {
+        /* A packed ring's size need not be a power of 2 (virtio 1.x
+         * 2.8.1). */
         VHU_ERR("%s: SET_VRING_NUM: vring %"PRIu32" size %"PRIu32" is not "
-                "a power of 2 up to %d", dev->name, s->index, s->num,
+                "%s up to %d", dev->name, s->index, s->num,
+                vhu_vring_is_packed(dev) ? "a size" : "a power of 2",
                 VHU_MAX_RING_SIZE);
         return MSG_BREAK;
     }
@@ -515,10 +535,13 @@ handle_set_vring_addr(struct vhu_device *dev, struct vhu_msg *msg)
     }
     if (vr->has_num && vhu_device_mem(dev)) {
         const struct vhu_mem *mem = vhu_device_mem(dev);
+        bool packed = vhu_vring_is_packed(dev);
 
         if (!vhu_mem_uva_range(mem, a->desc, VHU_DESC_BYTES(vr->num))
-            || !vhu_mem_uva_range(mem, a->avail, VHU_AVAIL_BYTES(vr->num))
-            || !vhu_mem_uva_range(mem, a->used, VHU_USED_BYTES(vr->num))) {
+            || !vhu_mem_uva_range(mem, a->avail,
+                                  vhu_vring_avail_bytes(packed, vr->num))
+            || !vhu_mem_uva_range(mem, a->used,
+                                  vhu_vring_used_bytes(packed, vr->num))) {
             VHU_ERR("%s: SET_VRING_ADDR: vring %"PRIu32": rings not inside "
                     "mapped memory (desc 0x%"PRIx64", avail 0x%"PRIx64
                     ", used 0x%"PRIx64", size %"PRIu32")", dev->name,
@@ -546,7 +569,8 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
         || !(vr = get_vring(dev, msg, s->index))) {
         return MSG_BREAK;
     }
-    if (s->num > UINT16_MAX) {
+    if (vhu_vring_is_packed(dev) ? (s->num & 0x7fff) >= VHU_MAX_RING_SIZE
+        : s->num > UINT16_MAX) {
         VHU_ERR("%s: SET_VRING_BASE: vring %"PRIu32": base %"PRIu32" out "
                 "of range", dev->name, s->index, s->num);
         return MSG_BREAK;
@@ -554,9 +578,21 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
     if (vring_is_live(vr)) {
         return stall_for(dev, vr);
     }
-    vr->last_avail_idx = vr->last_used_idx = s->num;
-    atomic_store_explicit(&vr->used_idx_seen, s->num, memory_order_relaxed);
-    atomic_store_explicit(&vr->avail_idx_seen, s->num, memory_order_relaxed);
+    if (vhu_vring_is_packed(dev)) {
+        /* Bits 0-14: the next available position, bit 15 its wrap
+         * counter.  We use chains in order, so the used position is the
+         * same: bits 16-31, which DPDK's virtio-user leaves 0, are not
+         * needed (DPDK's back-end ignores them too).  Checked against the
+         * ring's size when the ring starts. */
+        vr->last_avail_idx = vr->last_used_idx = s->num & 0x7fff;
+        vr->avail_wrap = vr->used_wrap = (s->num & 0x8000) != 0;
+    } else {
+        vr->last_avail_idx = vr->last_used_idx = s->num;
+    }
+    atomic_store_explicit(&vr->used_idx_seen, vr->last_used_idx,
+                          memory_order_relaxed);
+    atomic_store_explicit(&vr->avail_idx_seen, vr->last_avail_idx,
+                          memory_order_relaxed);
     vr->signalled_used_valid = false;
     return MSG_OK;
 }
@@ -583,7 +619,7 @@ handle_get_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
         dev->deferred_index = s->index;
         return MSG_DEFER;
     }
-    s->num = vr->last_avail_idx;
+    s->num = vring_base(dev, vr);
     return MSG_REPLY;
 }
 

@@ -21,7 +21,8 @@
 
 /* Guest transmit notifications for a data-path thread that sleeps between
  * bursts: it asks the guest to kick before it sleeps and to stop kicking
- * once it polls again (virtio 1.x 2.7.7 and 2.7.10). */
+ * once it polls again (virtio 1.x 2.7.7 and 2.7.10; a packed ring's device
+ * event area is enabled and disabled, 2.8.10). */
 
 /* The guest's transmit ring of queue pair 'qp', if it is live. */
 static struct vhu_vring *
@@ -64,7 +65,7 @@ vhu_rx_arm(struct vhu_device *dev, unsigned int qp, int *kick_fd)
     }
 
     features = vhu_device_features_relaxed(dev);
-    if (features & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) {
+    if ((features & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) && !vr->packed) {
         /* Kick when the guest makes the next head available. */
         vhu_vring_write_avail_event(dev, vr, vr->last_avail_idx);
     } else {
@@ -76,7 +77,7 @@ vhu_rx_arm(struct vhu_device *dev, unsigned int qp, int *kick_fd)
      * sides, one of us sees the other's store, so a frame made available
      * now is either seen here or kicked. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (vhu_read_u16(&vr->avail->idx) != vr->last_avail_idx) {
+    if (vhu_vring_has_avail(vr)) {
         return VHU_RX_ARM_PENDING;
     }
     *kick_fd = fd;
@@ -88,7 +89,7 @@ vhu_rx_pending(const struct vhu_device *dev, unsigned int qp)
 {
     struct vhu_vring *vr = live_rx_vring(dev, qp);
 
-    return vr && vhu_read_u16(&vr->avail->idx) != vr->last_avail_idx;
+    return vr && vhu_vring_has_avail(vr);
 }
 
 void
@@ -99,8 +100,8 @@ vhu_rx_disarm(struct vhu_device *dev, unsigned int qp)
     if (!vr) {
         return;
     }
-    if (vhu_device_features_relaxed(dev)
-        & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) {
+    if ((vhu_device_features_relaxed(dev)
+         & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) && !vr->packed) {
         /* An avail_event behind every index the guest will use before it
          * wraps: it never kicks (left where vhu_rx_arm() put it, the guest
          * would kick once more, and that stale kick would end the next

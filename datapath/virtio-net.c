@@ -246,8 +246,8 @@ struct stage {
  * many heads were read: fewer than 'n' if one was out of range, which
  * breaks the ring. */
 static inline int
-stage_heads(struct vhu_burst *b, struct stage *st, int n,
-            uint32_t hlen, const struct vhu_frame *frames)
+stage_heads_split(struct vhu_burst *b, struct stage *st, int n,
+                  uint32_t hlen, const struct vhu_frame *frames)
 {
     /* The ring's and the last region's addresses, read once: stores into
      * 'st' could alias them for the compiler. */
@@ -307,6 +307,55 @@ stage_heads(struct vhu_burst *b, struct stage *st, int n,
     return n;
 }
 
+/* stage_heads() for a packed ring, whose chains vhu_burst_avail() found:
+ * a single direct descriptor is read again (once) for its buffer. */
+static int
+stage_heads_packed(struct vhu_burst *b, struct stage *st, int n,
+                   uint32_t hlen, const struct vhu_frame *frames)
+{
+    const struct vhu_pdesc *ring = (const struct vhu_pdesc *) b->vr->desc;
+    uint16_t want = frames ? VHU_DESC_F_WRITE : 0;
+
+    for (int k = 0; k < n; k++) {
+        const struct vhu_pchain *pk = &b->pk[b->done + k];
+        const volatile struct vhu_pdesc *v = &ring[pk->slot];
+        uint64_t addr = v->addr;
+        uint32_t len = v->len;
+        uint16_t flags = v->flags;
+
+        st[k].head = b->done + k;
+        st[k].len = len;
+        st[k].gpa = addr;
+        st[k].buf = NULL;
+        if (pk->n_desc != 1
+            || (flags & (VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE)) != want
+            || !len) {
+            continue;
+        }
+        st[k].buf = vhu_mem_translate(b->mem, &b->vr->mem_hint, addr, len);
+        if (st[k].buf && frames) {
+            uint32_t bytes = hlen + frames[k].len;
+
+            prefetch_buffer(st[k].buf, bytes < len ? bytes : len, true);
+        } else if (st[k].buf) {
+            prefetch_buffer(st[k].buf, len, false);
+        }
+    }
+    return n;
+}
+
+/* Reads the next 'n' heads (available) from 'b' into 'st', with the
+ * buffer of each that is a single descriptor (see stage_heads_split()).
+ * Returns how many heads were read: fewer than 'n' if the ring broke. */
+static inline int
+stage_heads(struct vhu_burst *b, struct stage *st, int n,
+            uint32_t hlen, const struct vhu_frame *frames)
+{
+    return (__builtin_expect(b->packed, 0)
+            ? stage_heads_packed(b, st, n, hlen, frames)
+            : stage_heads_split(b, st, n, hlen, frames));
+}
+
 /* Reads the offload request of the frame of 'len' bytes at 'head' (whose
  * buffer 's' read ahead, if a single one) into 'ol'.  Returns 1 if it is
  * valid, 0 if not, -1 if the ring broke. */
@@ -358,10 +407,15 @@ dequeue_frames(struct vhu_burst *b, vhu_alloc_fn *alloc,
     bool stop = false;
     int n = 0;
 
-    while (!stop && n < max && b->done < b->n_avail) {
-        int want = min_int(VHU_STAGE, min_int(max - n,
-                                              b->n_avail - b->done));
-        int n_st = stage_heads(b, st, want, 0, NULL);
+    while (!stop && n < max) {
+        int want = min_int(VHU_STAGE, max - n);
+        int n_st;
+
+        want = min_int(want, vhu_burst_avail(b, want));
+        if (!want) {
+            break;
+        }
+        n_st = stage_heads(b, st, want, 0, NULL);
         struct vhu_used_elem used[VHU_STAGE];
         int n_used = 0;
 
@@ -661,7 +715,7 @@ rx_one(struct vhu_burst *b, const struct vhu_frame *f,
         uint64_t cap;
         uint16_t head;
 
-        if (b->done + nbufs >= b->n_avail || (nbufs && !mergeable)) {
+        if ((nbufs && !mergeable) || !vhu_burst_has(b, b->done + nbufs)) {
             return 0;
         }
         if (!vhu_burst_head(b, b->done + nbufs, &head)
@@ -751,13 +805,18 @@ enqueue_frames(struct vhu_burst *b, const struct vhu_frame *frames,
     /* Each round reads heads ahead for the frames left.  A frame that the
      * general path handles may take several heads, so the next round reads
      * again from there. */
-    while (!stop && i < n && b->done < b->n_avail) {
-        int want = min_int(VHU_STAGE, min_int(n - i,
-                                              b->n_avail - b->done));
-        int n_st = stage_heads(b, st, want, hlen, &frames[i]);
+    while (!stop && i < n) {
+        int want = min_int(VHU_STAGE, n - i);
         struct vhu_used_elem used[VHU_STAGE];
         int frame_of[VHU_STAGE];
+        int n_st;
         int m = 0;
+
+        want = min_int(want, vhu_burst_avail(b, want));
+        if (!want) {
+            break;
+        }
+        n_st = stage_heads(b, st, want, hlen, &frames[i]);
 
         stop = n_st < want;
 

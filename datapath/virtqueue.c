@@ -102,10 +102,13 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
     const struct vhu_vring_addr *a = &vr->addr;
     unsigned int idx = vr - dev->vrings;
     uint32_t size = vr->num;
+    bool packed = vhu_vring_is_packed(dev);
 
     vr->desc = vhu_mem_uva_range(mem, a->desc, VHU_DESC_BYTES(size));
-    vr->avail = vhu_mem_uva_range(mem, a->avail, VHU_AVAIL_BYTES(size));
-    vr->used = vhu_mem_uva_range(mem, a->used, VHU_USED_BYTES(size));
+    vr->avail = vhu_mem_uva_range(mem, a->avail,
+                                  vhu_vring_avail_bytes(packed, size));
+    vr->used = vhu_mem_uva_range(mem, a->used,
+                                 vhu_vring_used_bytes(packed, size));
     if (!vr->desc || !vr->avail || !vr->used) {
         if (vr->unmapped_mem != mem) {
             vr->unmapped_mem = mem;
@@ -131,8 +134,22 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
         return VRING_INVALID;
     }
     vr->size = size;
+    vr->packed = packed;
     vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;
     vr->log_addr = a->log;
+    if (packed) {
+        /* The device writes used descriptors into the descriptor ring,
+         * logged at its guest address; the frontend's log address is the
+         * device event area's. */
+        if (vr->last_avail_idx >= size
+            || !vhu_mem_uva_to_gpa(mem, a->desc, &vr->desc_log_addr)) {
+            VHU_ERR("%s: vring %u: packed ring base %"PRIu16" is not below "
+                    "its size %"PRIu32, dev->name, idx, vr->last_avail_idx,
+                    size);
+            return VRING_INVALID;
+        }
+        return VRING_MAPPED;
+    }
 
     /* The used ring in guest memory says how far the device got.  A
      * frontend that reconnects after the back-end lost its state, or that
@@ -192,8 +209,8 @@ vhu_vring_sync(struct vhu_device *dev, struct vhu_vring *vr)
 }
 
 /* Writes 'value' into the 16-bit field at byte 'ofs' of the used ring of
- * 'vr' (translated), if it holds another value, and marks it dirty if
- * dirty logging is on. */
+ * 'vr' (translated; a packed ring's device event area), if it holds
+ * another value, and marks it dirty if dirty logging is on. */
 static void
 write_used_u16(struct vhu_device *dev, struct vhu_vring *vr, uint64_t ofs,
                uint16_t value)
@@ -215,15 +232,22 @@ write_used_u16(struct vhu_device *dev, struct vhu_vring *vr, uint64_t ofs,
     }
 }
 
-/* Sets the used ring's flags (VHU_VRING_USED_F_NO_NOTIFY or 0). */
+/* Sets the used ring's flags (VHU_VRING_USED_F_NO_NOTIFY or 0); for a
+ * packed ring, the device event area's flags (disabled or enabled). */
 void
 vhu_vring_write_used_flags(struct vhu_device *dev, struct vhu_vring *vr,
                            uint16_t flags)
 {
-    write_used_u16(dev, vr, offsetof(struct vhu_used, flags), flags);
+    if (vr->packed) {
+        write_used_u16(dev, vr, offsetof(struct vhu_pevent, flags),
+                       (flags & VHU_VRING_USED_F_NO_NOTIFY
+                        ? VHU_PEVENT_DISABLE : VHU_PEVENT_ENABLE));
+    } else {
+        write_used_u16(dev, vr, offsetof(struct vhu_used, flags), flags);
+    }
 }
 
-/* Sets avail_event (EVENT_IDX), at the end of the used ring. */
+/* Sets avail_event (EVENT_IDX), at the end of a split ring's used ring. */
 void
 vhu_vring_write_avail_event(struct vhu_device *dev, struct vhu_vring *vr,
                             uint16_t idx)
@@ -336,8 +360,12 @@ vhu_burst_begin(struct vhu_burst *b, struct vhu_device *dev,
     }
     b->done = 0;
     b->n_avail = 0;
+    b->packed = vr->packed;
     if (!b->mem) {
         return false;
+    }
+    if (b->packed) {
+        return vhu_packed_begin(b);
     }
 
     avail_idx = vhu_read_u16(&vr->avail->idx);
@@ -384,6 +412,10 @@ vhu_burst_end(struct vhu_burst *b)
     bool event_idx = (b->features
                       & VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)) != 0;
 
+    if (b->packed) {
+        vhu_packed_end(b);
+        return;
+    }
     if (b->done) {
         if (b->log) {
             vhu_counter_add(&vr->stats.logged, b->done);
@@ -433,6 +465,11 @@ vhu_burst_end(struct vhu_burst *b)
 void
 vhu_chain_start(struct vhu_burst *b, struct vhu_chain *c, uint16_t head)
 {
+    if (b->packed) {
+        vhu_packed_chain_start(b, c, head);
+        return;
+    }
+    c->packed = false;
     c->table = b->vr->desc;
     c->table_size = b->vr->size;
     c->count = 0;
@@ -450,6 +487,9 @@ vhu_chain_next(struct vhu_burst *b, struct vhu_chain *c, struct vhu_seg *seg)
 {
     struct vhu_desc d;
 
+    if (c->packed) {
+        return vhu_packed_chain_next(b, c, seg);
+    }
     for (;;) {
         if (!c->more) {
             return 0;

@@ -17,8 +17,8 @@
 #ifndef VHU_VIRTQUEUE_H
 #define VHU_VIRTQUEUE_H 1
 
-/* Split virtqueue access for the data path (virtqueue.c), knowing nothing
- * of networking.
+/* Virtqueue access for the data path, knowing nothing of networking: split
+ * rings (virtqueue.c) and packed rings (packed-ring.c) behind one interface.
  *
  * A burst starts with vhu_burst_begin(), which checks that the ring is live
  * and loads the memory table, the dirty log and the features once.  The
@@ -28,13 +28,30 @@
  * vhu_burst_end() publishes the used index, updates avail_event and calls
  * the guest if needed (one eventfd write at most).  An invalid descriptor
  * or index breaks the ring (vhu_burst_fail()); what was committed before is
- * still published. */
+ * still published.
+ *
+ * A "head" is what vhu_burst_head() returns: a split ring's descriptor
+ * index, or, for a packed ring, the chain's position in the burst (the
+ * chains found so far are in 'pk').  Either way heads are used in the
+ * order they were made available (we offer VIRTIO_F_IN_ORDER). */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "device-private.h"
+
+/* Chains of a packed ring that a burst handles at most. */
+#define VHU_PACKED_BURST 256
+
+/* A chain found in a packed ring, and its used descriptor to write. */
+struct vhu_pchain {
+    uint16_t slot;              /* Its first descriptor. */
+    uint16_t n_desc;            /* Descriptors in the ring. */
+    uint16_t id;                /* Buffer id. */
+    bool wrap;                  /* Wrap counter at 'slot'. */
+    uint32_t len;               /* Bytes written (used descriptor). */
+};
 
 struct vhu_burst {
     struct vhu_device *dev;
@@ -44,8 +61,16 @@ struct vhu_burst {
     const struct vhu_log_map *log;  /* NULL unless logging. */
     struct vhu_log_cache log_cache; /* Bits to set in 'log' at the end. */
     uint64_t features;
-    uint16_t n_avail;           /* Heads available at the start. */
+    uint16_t n_avail;           /* Heads available (split: at the start;
+                                 * packed: found so far). */
     uint16_t done;              /* Heads consumed and used so far. */
+    bool packed;
+
+    /* Packed ring: where vhu_packed_scan() goes on, and what it found. */
+    uint16_t scan_slot;
+    bool scan_wrap;
+    bool scan_end;              /* Found a descriptor not available. */
+    struct vhu_pchain pk[VHU_PACKED_BURST];
 };
 
 /* One descriptor's buffer. */
@@ -63,6 +88,11 @@ struct vhu_chain {
     uint16_t next;
     bool more;
     bool indirect;
+
+    /* Packed ring: the descriptors left, from 'next' in 'ptable'. */
+    bool packed;
+    const struct vhu_pdesc *ptable;
+    uint32_t left;
 };
 
 bool vhu_burst_begin(struct vhu_burst *, struct vhu_device *,
@@ -73,6 +103,16 @@ void vhu_burst_fail(struct vhu_burst *, const char *format, ...)
 
 void vhu_chain_start(struct vhu_burst *, struct vhu_chain *, uint16_t head);
 int vhu_chain_next(struct vhu_burst *, struct vhu_chain *, struct vhu_seg *);
+
+/* packed-ring.c. */
+bool vhu_packed_begin(struct vhu_burst *);
+uint16_t vhu_packed_scan(struct vhu_burst *, uint16_t want);
+void vhu_packed_end(struct vhu_burst *);
+void vhu_packed_chain_start(struct vhu_burst *, struct vhu_chain *,
+                            uint16_t head);
+int vhu_packed_chain_next(struct vhu_burst *, struct vhu_chain *,
+                          struct vhu_seg *);
+bool vhu_packed_has_avail(const struct vhu_vring *);
 
 /* Per-descriptor helpers, inline for the data path. */
 
@@ -115,6 +155,36 @@ vhu_log_used(struct vhu_burst *b, uint64_t ofs, uint64_t len)
     }
 }
 
+/* Returns how many heads are available after those done, at least
+ * 'want' of them if there are (a packed ring is read that far). */
+static inline uint16_t
+vhu_burst_avail(struct vhu_burst *b, uint16_t want)
+{
+    if (__builtin_expect(b->packed, 0)
+        && b->n_avail - b->done < want && !b->scan_end) {
+        vhu_packed_scan(b, b->done + want);
+    }
+    return b->n_avail - b->done;
+}
+
+/* True if the guest made head 'ofs' entries after the last one consumed
+ * available (as far as the burst knows). */
+static inline bool
+vhu_burst_has(struct vhu_burst *b, uint16_t ofs)
+{
+    return ofs >= b->done && vhu_burst_avail(b, ofs - b->done + 1)
+                             > ofs - b->done;
+}
+
+/* True if the guest has made a head available that 'vr' (live) has not
+ * consumed. */
+static inline bool
+vhu_vring_has_avail(const struct vhu_vring *vr)
+{
+    return (vr->packed ? vhu_packed_has_avail(vr)
+            : vhu_read_u16(&vr->avail->idx) != vr->last_avail_idx);
+}
+
 /* Reads into '*head' the descriptor head 'ofs' entries after the last one
  * consumed ('ofs' < b->n_avail).  Returns false, breaking the ring, if it
  * is out of range. */
@@ -123,6 +193,11 @@ vhu_burst_head(struct vhu_burst *b, uint16_t ofs, uint16_t *head)
 {
     struct vhu_vring *vr = b->vr;
     uint16_t slot = (uint16_t) (vr->last_avail_idx + ofs) & (vr->size - 1);
+
+    if (b->packed) {
+        *head = ofs;
+        return true;
+    }
 
     *head = vhu_read_u16(&vr->avail->ring[slot]);
     if (__builtin_expect(*head >= vr->size, 0)) {
@@ -141,6 +216,12 @@ vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
     uint16_t slot = (uint16_t) (vr->last_used_idx + ofs) & (vr->size - 1);
     struct vhu_used_elem *e = &vr->used->ring[slot];
 
+    if (b->packed) {
+        /* Written when the burst ends: until then the slot is the
+         * guest's available descriptor. */
+        b->pk[ofs].len = len;
+        return;
+    }
     /* Written whole: one 8-byte store rather than two. */
     *e = (struct vhu_used_elem) { .id = id, .len = len };
     vhu_log_used(b, offsetof(struct vhu_used, ring) + slot * sizeof *e,
@@ -162,7 +243,7 @@ vhu_burst_used_n(struct vhu_burst *b, uint16_t ofs,
     uint16_t mask = vr->size - 1;
     uint16_t slot = vr->last_used_idx + ofs;
 
-    if (__builtin_expect(b->log && vr->log_used, 0)) {
+    if (__builtin_expect((b->log && vr->log_used) || b->packed, 0)) {
         for (int k = 0; k < n; k++) {
             vhu_burst_used(b, ofs + k, elems[k].id, elems[k].len);
         }

@@ -26,6 +26,7 @@ FUZZ_ENGINE_SRC = \
 	datapath/memory.c \
 	datapath/message.c \
 	datapath/net-offload.c \
+	datapath/packed-ring.c \
 	datapath/rx-notify.c \
 	datapath/virtio-net.c \
 	datapath/virtqueue.c

@@ -121,6 +121,16 @@ expect_dirty(struct log *l, const long *pages)
 
 #define PAGE(GPA) ((long) ((GPA) / VHU_LOG_PAGE_SIZE))
 
+/* The page where vring 'i' gets its used elements: a packed ring's used
+ * descriptors are in its descriptor ring (the first page of it, as long
+ * as the tests use fewer than 256 slots). */
+static long
+used_page(const struct fe *fe, unsigned int i)
+{
+    return PAGE(fe->packed ? fe->vrings[i].desc_gpa
+                : fe->vrings[i].used_gpa);
+}
+
 /* Receive: the buffer pages written and the used ring page. */
 static void
 test_log_rx(void)
@@ -139,7 +149,7 @@ test_log_rx(void)
         /* 5012 bytes from buf: pages of buf .. buf + 5011. */
         long pages[] = {
             PAGE(buf), PAGE(buf) + 1, PAGE(buf + 5011),
-            PAGE(fe.vrings[0].used_gpa), -1,
+            used_page(&fe, 0), -1,
         };
         expect_dirty(&l, pages);
     }
@@ -161,7 +171,7 @@ test_log_tx(void)
     CHECK(fe_dequeue(&fe, 0, &pkt, 1) == 1, "dequeue");
     free(pkt);
     {
-        long pages[] = { PAGE(fe.vrings[1].used_gpa), -1 };
+        long pages[] = { used_page(&fe, 1), -1 };
         expect_dirty(&l, pages);
     }
     fe_destroy(&fe);
@@ -331,7 +341,7 @@ test_log_many_bytes(void)
         f[i] = (struct vhu_frame) { frame, sizeof frame };
         pages[i] = PAGE(0x20000 + i * 0x8000);
     }
-    pages[N] = PAGE(fe.vrings[0].used_gpa);
+    pages[N] = used_page(&fe, 0);
     pages[N + 1] = -1;
     CHECK(vhu_enqueue_burst(fe.dev, 0, f, N) == N, "enqueue");
     expect_dirty(&l, pages);

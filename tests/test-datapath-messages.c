@@ -53,6 +53,8 @@ test_features_offered(void)
     };
     uint64_t expected = (VHU_BIT(VHU_VIRTIO_F_VERSION_1)
                          | VHU_BIT(VHU_VIRTIO_F_ANY_LAYOUT)
+                         | VHU_BIT(VHU_VIRTIO_F_RING_PACKED)
+                         | VHU_BIT(VHU_VIRTIO_F_IN_ORDER)
                          | VHU_BIT(VHU_VIRTIO_NET_F_MRG_RXBUF)
                          | VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC)
                          | VHU_BIT(VHU_VIRTIO_RING_F_EVENT_IDX)
@@ -124,14 +126,14 @@ test_features_unoffered(void)
 }
 
 static void
-test_features_packed(void)
+test_features_access_platform(void)
 {
     struct fe fe;
 
     fresh(&fe);
     fe_send_u64(&fe, VHU_REQ_SET_FEATURES,
                 VHU_BIT(VHU_VIRTIO_F_VERSION_1)
-                | VHU_BIT(VHU_VIRTIO_F_RING_PACKED));
+                | VHU_BIT(VHU_VIRTIO_F_ACCESS_PLATFORM));
     fe_expect_broken(&fe);
     fe_destroy(&fe);
 }
@@ -1005,7 +1007,7 @@ test_live_ring_change(void)
 const struct test message_tests[] = {
     { "features-offered", test_features_offered },
     { "features-unoffered", test_features_unoffered },
-    { "features-packed-ring", test_features_packed },
+    { "features-access-platform", test_features_access_platform },
     { "protocol-features-unoffered", test_protocol_features_unoffered },
     { "reply-ack", test_reply_ack },
     { "no-reply-ack", test_no_reply_ack },

@@ -132,6 +132,7 @@ fe_add_region(struct fe *fe, uint64_t gpa, uint64_t size,
 /* Devices created from now on want kicks (a sleeping caller) if true, or
  * suppress them (a polling caller, the default). */
 bool fe_want_kicks;
+bool fe_packed;
 
 /* Devices created from now on offer offloads (options.net_offloads) if
  * true. */
@@ -353,12 +354,14 @@ fe_setup_vring(struct fe *fe, unsigned int i, uint16_t size)
     uint64_t base = RING_BASE + i * RING_STRIDE;
     int fd;
 
-    CHECK(size <= 512, "ring size %u too big for the test layout", size);
+    CHECK(size <= FE_MAX_RING, "ring size %u too big for the test layout",
+          size);
     v->size = size;
     v->desc_gpa = base;
     v->avail_gpa = base + 0x2000;
     v->used_gpa = base + 0x3000;
     v->next_desc = v->avail_idx = v->used_seen = 0;
+    v->avail_wrap = v->used_wrap = true;
     memset(fe_gpa(fe, base), 0, RING_STRIDE);
     if (v->kick_fd < 0) {
         v->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -366,7 +369,10 @@ fe_setup_vring(struct fe *fe, unsigned int i, uint16_t size)
     }
 
     CHECK(!fe_send_state(fe, VHU_REQ_SET_VRING_NUM, i, size), "NUM");
-    CHECK(!fe_send_state(fe, VHU_REQ_SET_VRING_BASE, i, 0), "BASE");
+    /* A packed ring starts at position 0 with wrap counters 1, as QEMU
+     * encodes them. */
+    CHECK(!fe_send_state(fe, VHU_REQ_SET_VRING_BASE, i,
+                         fe->packed ? 0x80008000 : 0), "BASE");
     memset(&a, 0, sizeof a);
     a.index = i;
     a.desc = UVA_BASE + v->desc_gpa;
@@ -392,7 +398,7 @@ fe_setup_vring(struct fe *fe, unsigned int i, uint16_t size)
 void
 fe_setup(struct fe *fe, const struct fe_opts *opts)
 {
-    uint64_t offered;
+    uint64_t offered, features;
 
     fe_init(fe, opts->max_qp);
     if (opts->hugetlb) {
@@ -407,10 +413,13 @@ fe_setup(struct fe *fe, const struct fe_opts *opts)
     }
 
     offered = fe_get_u64(fe, VHU_REQ_GET_FEATURES);
-    CHECK((opts->features & ~offered) == 0, "features 0x%"PRIx64" not "
-          "offered", opts->features & ~offered);
-    fe->features = opts->features;
-    CHECK(!fe_send_u64(fe, VHU_REQ_SET_FEATURES, opts->features),
+    features = opts->features | (fe_packed
+                                 ? VHU_BIT(VHU_VIRTIO_F_RING_PACKED) : 0);
+    CHECK((features & ~offered) == 0, "features 0x%"PRIx64" not "
+          "offered", features & ~offered);
+    fe->features = features;
+    fe->packed = (features & VHU_BIT(VHU_VIRTIO_F_RING_PACKED)) != 0;
+    CHECK(!fe_send_u64(fe, VHU_REQ_SET_FEATURES, features),
           "SET_FEATURES");
     if (opts->features & VHU_BIT(VHU_F_PROTOCOL_FEATURES)) {
         uint64_t pf = fe_get_u64(fe, VHU_REQ_GET_PROTOCOL_FEATURES);
@@ -432,8 +441,43 @@ fe_setup(struct fe *fe, const struct fe_opts *opts)
 
 /* Fake driver. */
 
+/* Adds a chain of 'n' descriptors for buffers 'gpas'/'lens' to packed
+ * vring 'i': all but the head's flags, which fe_publish() writes. */
+static uint16_t
+fe_add_chain_packed(struct fe *fe, unsigned int i, const uint64_t *gpas,
+                    const uint32_t *lens, unsigned int n, bool write)
+{
+    struct fe_vring *v = &fe->vrings[i];
+    struct vring_packed_desc *desc = fe_gpa(fe, v->desc_gpa);
+    uint16_t id = v->next_desc;
+
+    for (unsigned int k = 0; k < n; k++) {
+        uint16_t d = v->next_desc;
+        uint16_t flags = ((write ? VRING_DESC_F_WRITE : 0)
+                          | (k + 1 < n ? VRING_DESC_F_NEXT : 0)
+                          | (v->avail_wrap ? 1 << VRING_PACKED_DESC_F_AVAIL
+                             : 1 << VRING_PACKED_DESC_F_USED));
+
+        desc[d].addr = gpas[k];
+        desc[d].len = lens[k];
+        desc[d].id = id;
+        if (k) {
+            desc[d].flags = flags;
+        } else {
+            v->head_flags[id] = flags;
+        }
+        if (++v->next_desc == v->size) {
+            v->next_desc = 0;
+            v->avail_wrap = !v->avail_wrap;
+        }
+    }
+    v->chain_len[id] = n;
+    return id;
+}
+
 /* Adds a chain of 'n' descriptors for buffers 'gpas'/'lens' to vring
- * 'i' (device-writable if 'write') and returns its head. */
+ * 'i' (device-writable if 'write') and returns its head (a packed ring's
+ * buffer id). */
 uint16_t
 fe_add_chain(struct fe *fe, unsigned int i, const uint64_t *gpas,
              const uint32_t *lens, unsigned int n, bool write)
@@ -442,6 +486,9 @@ fe_add_chain(struct fe *fe, unsigned int i, const uint64_t *gpas,
     struct vring_desc *desc = fe_gpa(fe, v->desc_gpa);
     uint16_t head = v->next_desc;
 
+    if (fe->packed) {
+        return fe_add_chain_packed(fe, i, gpas, lens, n, write);
+    }
     for (unsigned int k = 0; k < n; k++) {
         uint16_t d = (v->next_desc + k) % v->size;
 
@@ -462,10 +509,51 @@ fe_publish(struct fe *fe, unsigned int i, uint16_t head)
     struct fe_vring *v = &fe->vrings[i];
     struct vring_avail *avail = fe_gpa(fe, v->avail_gpa);
 
+    if (fe->packed) {
+        struct vring_packed_desc *desc = fe_gpa(fe, v->desc_gpa);
+
+        atomic_thread_fence(memory_order_release);
+        desc[head].flags = v->head_flags[head];
+        return;
+    }
     avail->ring[v->avail_idx % v->size] = head;
     v->avail_idx++;
     atomic_thread_fence(memory_order_release);
     avail->idx = v->avail_idx;
+}
+
+/* Takes the next used descriptor of packed vring 'i', if any. */
+static bool
+fe_get_used_packed(struct fe *fe, unsigned int i, uint32_t *id,
+                   uint32_t *len)
+{
+    struct fe_vring *v = &fe->vrings[i];
+    struct vring_packed_desc *d
+        = (struct vring_packed_desc *) fe_gpa(fe, v->desc_gpa)
+          + v->used_seen;
+    uint16_t flags = d->flags;
+    bool avail = (flags & (1 << VRING_PACKED_DESC_F_AVAIL)) != 0;
+    bool used = (flags & (1 << VRING_PACKED_DESC_F_USED)) != 0;
+    unsigned int n;
+
+    if (avail != used || used != v->used_wrap) {
+        return false;
+    }
+    atomic_thread_fence(memory_order_acquire);
+    *id = d->id;
+    *len = d->len;
+    CHECK(*id < v->size && v->chain_len[*id], "used id %"PRIu32" unknown",
+          *id);
+    CHECK(!*len || (flags & VRING_DESC_F_WRITE), "used length %"PRIu32
+          " without WRITE", *len);
+    n = v->chain_len[*id];
+    v->chain_len[*id] = 0;
+    v->used_seen += n;
+    if (v->used_seen >= v->size) {
+        v->used_seen -= v->size;
+        v->used_wrap = !v->used_wrap;
+    }
+    return true;
 }
 
 /* Takes the next used element of vring 'i', if any. */
@@ -475,6 +563,9 @@ fe_get_used(struct fe *fe, unsigned int i, uint32_t *id, uint32_t *len)
     struct fe_vring *v = &fe->vrings[i];
     struct vring_used *used = fe_gpa(fe, v->used_gpa);
 
+    if (fe->packed) {
+        return fe_get_used_packed(fe, i, id, len);
+    }
     if (used->idx == v->used_seen) {
         return false;
     }
@@ -548,7 +639,7 @@ fe_dequeue(struct fe *fe, unsigned int qp, struct test_pkt **pkts, int max)
 
 static const struct test *const test_tables[] = {
     message_tests, memory_tests, virtqueue_tests, dirty_log_tests,
-    ctrl_tests, offload_tests,
+    ctrl_tests, offload_tests, packed_tests,
 };
 
 static const struct test *
@@ -588,7 +679,8 @@ main(int argc, char *argv[])
     /* The fault fd lives as long as the process, as in the switch. */
     vhu_fault_fd();
     if (argc != 2) {
-        fprintf(stderr, "usage: %s NAME | --list | --all\n", argv[0]);
+        fprintf(stderr, "usage: %s [packed:]NAME | --list | --all\n",
+                argv[0]);
         return 2;
     }
     if (!strcmp(argv[1], "--list") || !strcmp(argv[1], "--all")) {
@@ -616,7 +708,13 @@ main(int argc, char *argv[])
         return failures != 0;
     }
 
+    /* "packed:NAME" runs test NAME with packed rings (fe_packed): the tests
+     * that use the ring through the fake driver's functions. */
     test = find_test(argv[1]);
+    if (!test && !strncmp(argv[1], "packed:", 7)) {
+        fe_packed = true;
+        test = find_test(argv[1] + 7);
+    }
     if (!test) {
         fprintf(stderr, "%s: no test named %s\n", argv[0], argv[1]);
         return 2;

@@ -49,6 +49,7 @@ extern const struct test virtqueue_tests[];
 extern const struct test dirty_log_tests[];
 extern const struct test ctrl_tests[];
 extern const struct test offload_tests[];
+extern const struct test packed_tests[];
 
 /* Guest memory: one memfd, 'GUEST_SIZE' bytes, seen at 'map' here. */
 #define GUEST_SIZE (1024 * 1024)
@@ -62,14 +63,25 @@ struct fe_region {
     uint64_t gpa, size, file_offset;
 };
 
-/* The fake driver's view of a ring. */
+/* The fake driver's view of a ring.  A packed ring (fe.packed) has its
+ * driver and device event areas at 'avail_gpa' and 'used_gpa'; its buffer
+ * ids are the slots of their heads. */
+#define FE_MAX_RING 512
 struct fe_vring {
     uint16_t size;
     uint64_t desc_gpa, avail_gpa, used_gpa;
     uint16_t next_desc;         /* Next free descriptor (round robin). */
     uint16_t avail_idx;         /* Next avail index to publish. */
-    uint16_t used_seen;         /* Used entries consumed. */
+    uint16_t used_seen;         /* Used entries consumed (packed: the slot
+                                 * of the next used descriptor). */
     int kick_fd, call_fd;       /* Our copies (the engine has dups). */
+
+    /* Packed ring. */
+    bool avail_wrap;            /* Wrap counter at 'next_desc'. */
+    bool used_wrap;             /* Wrap counter at 'used_seen'. */
+    uint16_t head_flags[FE_MAX_RING];   /* By buffer id: the head's flags, */
+    uint16_t chain_len[FE_MAX_RING];    /* written by fe_publish(), and */
+                                        /* the chain's descriptors. */
 };
 
 struct fe {
@@ -82,6 +94,7 @@ struct fe {
     struct fe_vring vrings[VHU_MAX_VRINGS];
     uint64_t features;
     uint64_t protocol_features;
+    bool packed;                /* VIRTIO_F_RING_PACKED negotiated. */
 };
 
 /* Set-up options for fe_setup(). */
@@ -98,6 +111,7 @@ struct fe_opts {
 
 /* Harness. */
 extern bool fe_want_kicks;
+extern bool fe_packed;          /* fe_setup() adds VIRTIO_F_RING_PACKED. */
 extern bool fe_net_offloads;
 void fe_init(struct fe *, unsigned int max_qp);
 void fe_setup(struct fe *, const struct fe_opts *);
