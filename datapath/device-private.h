@@ -378,6 +378,10 @@ void vhu_vring_write_avail_event(struct vhu_device *, struct vhu_vring *,
 /* memory.c. */
 void *vhu_mmap_guest(size_t len, int fd, off_t offset);
 
+/* packed-ring.c (control side). */
+void vhu_packed_publish_position(struct vhu_vring *);
+uint16_t vhu_packed_count_avail(const struct vhu_vring *, uint16_t pos);
+
 /* ctrl-queue.c. */
 bool vhu_ctrl_is_served(const struct vhu_device *);
 bool vhu_ctrl_index_is_data(const struct vhu_device *, int ctrl);

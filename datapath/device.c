@@ -665,14 +665,26 @@ vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
     info->kick_fd = p.kick_fd;
     info->log_used = p.log_used;
     info->broken = atomic_load_explicit(&vr->broken, memory_order_relaxed);
+    info->packed = p.packed;
     info->last_avail_idx = info->last_used_idx
         = atomic_load_explicit(&vr->used_idx_seen, memory_order_relaxed);
-    if (atomic_load_explicit(&vr->live, memory_order_acquire)
-        && !p.packed) {
+    if (p.packed) {
+        /* Positions in the ring and the wrap counter: no indexes in guest
+         * memory, so 'avail_idx' counts on from 'last_avail_idx' by the
+         * descriptors available. */
+        uint16_t pos = info->last_avail_idx;
+
+        info->wrap = (pos & 0x8000) != 0;
+        info->last_avail_idx = info->last_used_idx = pos & 0x7fff;
+        info->used_idx = info->last_used_idx;
+        info->avail_idx = info->last_avail_idx;
+        if (atomic_load_explicit(&vr->live, memory_order_acquire)) {
+            info->avail_idx += vhu_packed_count_avail(vr, pos);
+        }
+    } else if (atomic_load_explicit(&vr->live, memory_order_acquire)) {
         info->avail_idx = vhu_read_u16(&vr->avail->idx);
         info->used_idx = vhu_read_u16(&vr->used->idx);
     } else {
-        /* A packed ring has no indexes in guest memory: its positions. */
         info->avail_idx = atomic_load_explicit(&vr->avail_idx_seen,
                                                memory_order_relaxed);
         info->used_idx = info->last_used_idx;

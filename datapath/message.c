@@ -589,10 +589,14 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
     } else {
         vr->last_avail_idx = vr->last_used_idx = s->num;
     }
-    atomic_store_explicit(&vr->used_idx_seen, vr->last_used_idx,
-                          memory_order_relaxed);
-    atomic_store_explicit(&vr->avail_idx_seen, vr->last_avail_idx,
-                          memory_order_relaxed);
+    if (vhu_vring_is_packed(dev)) {
+        vhu_packed_publish_position(vr);
+    } else {
+        atomic_store_explicit(&vr->used_idx_seen, vr->last_used_idx,
+                              memory_order_relaxed);
+        atomic_store_explicit(&vr->avail_idx_seen, vr->last_avail_idx,
+                              memory_order_relaxed);
+    }
     vr->signalled_used_valid = false;
     return MSG_OK;
 }

@@ -68,6 +68,38 @@ read_pdesc(const struct vhu_pdesc *src, struct vhu_pdesc *dst)
     dst->flags = v->flags;
 }
 
+/* Publishes the position of 'vr' for vhu_device_vring_info(): the slot
+ * and, in bit 15, the wrap counter. */
+void
+vhu_packed_publish_position(struct vhu_vring *vr)
+{
+    uint16_t pos = vr->last_avail_idx | (vr->avail_wrap ? 0x8000 : 0);
+
+    atomic_store_explicit(&vr->avail_idx_seen, pos, memory_order_relaxed);
+    atomic_store_explicit(&vr->used_idx_seen, pos, memory_order_relaxed);
+}
+
+/* Counts the descriptors available in 'vr' from position 'pos' (as
+ * published), up to the ring's size: for vhu_device_vring_info(). */
+uint16_t
+vhu_packed_count_avail(const struct vhu_vring *vr, uint16_t pos)
+{
+    const struct vhu_pdesc *ring = desc_ring(vr);
+    uint16_t slot = pos & 0x7fff;
+    bool wrap = (pos & 0x8000) != 0;
+    uint16_t n = 0;
+
+    while (n < vr->size && slot < vr->size
+           && desc_is_avail(vhu_read_u16(&ring[slot].flags), wrap)) {
+        n++;
+        if (++slot == vr->size) {
+            slot = 0;
+            wrap = !wrap;
+        }
+    }
+    return n;
+}
+
 bool
 vhu_packed_has_avail(const struct vhu_vring *vr)
 {
@@ -325,8 +357,7 @@ vhu_packed_end(struct vhu_burst *b)
     }
     vr->last_avail_idx = vr->last_used_idx = slot;
     vr->avail_wrap = vr->used_wrap = wrap;
-    atomic_store_explicit(&vr->avail_idx_seen, slot, memory_order_relaxed);
-    atomic_store_explicit(&vr->used_idx_seen, slot, memory_order_relaxed);
+    vhu_packed_publish_position(vr);
 
     /* Order the flags' stores before reading the driver's event area. */
     atomic_thread_fence(memory_order_seq_cst);

@@ -288,6 +288,10 @@ struct vhu_vring_info {
     uint16_t used_idx;
     int kick_fd, call_fd;       /* -1 if none. */
     bool log_used;              /* VHU_VRING_F_LOG. */
+    bool packed;                /* A packed ring: the indexes are positions
+                                 * in the ring (avail_idx counts on by the
+                                 * descriptors available), */
+    bool wrap;                  /* and this is the wrap counter. */
 };
 void vhu_device_vring_info(const struct vhu_device *, unsigned int vring,
                            struct vhu_vring_info *);

@@ -148,11 +148,14 @@ vhost_user_format_device(struct ds *ds, const struct vhu_device *vdev)
             ds_put_format(ds, "  vring %u (queue pair %u, guest %s):", i,
                           i / 2, i % 2 ? "tx" : "rx");
         }
-        ds_put_format(ds, " size %"PRIu16", %s, %s%s%s\n", info.size,
+        ds_put_format(ds, " size %"PRIu16", %s, %s%s%s%s\n", info.size,
                       info.enabled ? "enabled" : "disabled",
                       info.started ? "started" : "stopped",
                       info.broken ? ", BROKEN" : "",
-                      info.log_used ? ", logs used ring" : "");
+                      info.log_used ? ", logs used ring" : "",
+                      (!info.packed ? ""
+                       : info.wrap ? ", packed, wrap counter 1"
+                       : ", packed, wrap counter 0"));
         ds_put_format(ds, "    avail idx %"PRIu16", used idx %"PRIu16
                       ", last_avail %"PRIu16", last_used %"PRIu16,
                       info.avail_idx, info.used_idx, info.last_avail_idx,

@@ -30,7 +30,8 @@
  * The harness plays a well-behaved frontend that sets up one queue pair
  * over a valid memory table, then lets the input play a hostile guest: the
  * input's first bytes choose the features (EVENT_IDX, MRG_RXBUF,
- * INDIRECT_DESC, VERSION_1, LOG_ALL, the offloads), the ring size, the
+ * INDIRECT_DESC, VERSION_1, LOG_ALL, the offloads, a packed ring), the
+ * ring size, the
  * layout of one or two memory regions and the frames to enqueue; the rest
  * is written verbatim into guest memory, from guest physical address 0,
  * where both rings (receive, then transmit) live: descriptors, available
@@ -152,6 +153,16 @@ decode_layout(struct fuzz_input *in, struct layout *l)
          * whose chains it then reads as commands too. */
         l->ctrl = true;
         l->features |= VHU_BIT(VHU_VIRTIO_NET_F_CTRL_VQ);
+    }
+    if (rounds & 0x20) {
+        /* Packed rings: the descriptor rings where the split ones are,
+         * the event areas at the starts of the available and used rings,
+         * and bases within the ring, with the wrap counter in bit 15. */
+        l->features |= VHU_BIT(VHU_VIRTIO_F_RING_PACKED);
+        for (int v = 0; v < 2; v++) {
+            l->base[v] = (l->base[v] & 0x7fff) % l->ring_size
+                         | (l->base[v] & 0x8000);
+        }
     }
     if (rounds & 0x40) {
         l->offloads = true;

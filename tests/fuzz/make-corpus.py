@@ -322,6 +322,12 @@ class Rings:
             self.write(self.avail[v] + 4 + 2 * slot, struct.pack('<H', h))
         self.write(self.avail[v] + 4 + 2 * n, struct.pack('<H', used_event))
 
+    def pdesc(self, v, slot, addr, length, flags=0, wrap=1, buf_id=0):
+        """A packed ring's descriptor, available at wrap counter 'wrap'."""
+        flags |= PACKED_AVAIL if wrap else PACKED_USED
+        self.write(self.desc[v] + 16 * slot,
+                   struct.pack('<QIHH', addr, length, buf_id, flags))
+
     def data(self):
         out = self.header + bytes(self.mem)
         if self.f & 64:
@@ -330,6 +336,8 @@ class Rings:
 
 
 NEXT, WRITE, INDIRECT = 1, 2, 4
+PACKED_AVAIL, PACKED_USED = 1 << 7, 1 << 15
+ROUNDS_PACKED = 0x20
 RX, TX = 0, 1
 
 
@@ -485,6 +493,30 @@ def rings_seeds():
     r.desc_entry(RX, 0, r.buffers, 4, WRITE)             # Header short.
     r.avail_ring(RX, [0])
     seeds['avail-jump-short-header'] = r.data()
+
+    # Packed rings (rounds bit 32): one frame each way, event index on.
+    r = Rings(features=8 | 1, rounds=2 | ROUNDS_PACKED, base=(0x8000, 0x8000))
+    b = r.buffers
+    r.write(b, frame_bytes(60))
+    r.pdesc(TX, 0, b, 72)
+    r.pdesc(RX, 0, b + 0x800, 2048, WRITE)
+    r.pdesc(RX, 1, b + 0x1000, 2048, WRITE, buf_id=1)
+    seeds['packed-one-frame'] = r.data()
+    # A transmit chain across the end of the ring (wrap counter 0 at its
+    # last slot, 1 at slot 0), mergeable receive buffers in an indirect
+    # table.
+    n = 1 << 4
+    r = Rings(features=8 | 4 | 2, rounds=3 | ROUNDS_PACKED,
+              base=(0x8000, n - 1))
+    b = r.buffers
+    r.write(b, bytes(12))
+    r.write(b + 0x100, frame_bytes(60)[12:])
+    r.pdesc(TX, n - 1, b, 12, NEXT, wrap=0)
+    r.pdesc(TX, 0, b + 0x100, 60, wrap=1)
+    r.write(b + 0x400, struct.pack('<QIHH', b + 0x800, 100, 0, WRITE)
+            + struct.pack('<QIHH', b + 0x1000, 2048, 0, WRITE))
+    r.pdesc(RX, 0, b + 0x400, 32, INDIRECT)
+    seeds['packed-wrap-indirect'] = r.data()
     return seeds
 
 
