@@ -245,7 +245,7 @@ struct stage {
  * next 'n' 'frames' will take after a header of 'hlen' bytes.  Returns how
  * many heads were read: fewer than 'n' if one was out of range, which
  * breaks the ring. */
-static inline int
+static inline __attribute__((__always_inline__)) int
 stage_heads_split(struct vhu_burst *b, struct stage *st, int n,
                   uint32_t hlen, const struct vhu_frame *frames)
 {
@@ -309,7 +309,7 @@ stage_heads_split(struct vhu_burst *b, struct stage *st, int n,
 
 /* stage_heads() for a packed ring, whose chains vhu_burst_avail() found:
  * a single direct descriptor is read again (once) for its buffer. */
-static int
+static __attribute__((__noinline__)) int
 stage_heads_packed(struct vhu_burst *b, struct stage *st, int n,
                    uint32_t hlen, const struct vhu_frame *frames)
 {
@@ -347,7 +347,7 @@ stage_heads_packed(struct vhu_burst *b, struct stage *st, int n,
 /* Reads the next 'n' heads (available) from 'b' into 'st', with the
  * buffer of each that is a single descriptor (see stage_heads_split()).
  * Returns how many heads were read: fewer than 'n' if the ring broke. */
-static inline int
+static inline __attribute__((__always_inline__)) int
 stage_heads(struct vhu_burst *b, struct stage *st, int n,
             uint32_t hlen, const struct vhu_frame *frames)
 {

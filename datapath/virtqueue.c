@@ -133,6 +133,13 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
                 idx);
         return VRING_INVALID;
     }
+    if (!packed && (size & (size - 1))) {
+        /* SET_VRING_NUM allowed it for a packed ring, and the features
+         * changed since. */
+        VHU_ERR("%s: vring %u: split ring size %"PRIu32" is not a power "
+                "of 2", dev->name, idx, size);
+        return VRING_INVALID;
+    }
     vr->size = size;
     vr->packed = packed;
     vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;

@@ -41,8 +41,9 @@
 
 #include "device-private.h"
 
-/* Chains of a packed ring that a burst handles at most. */
-#define VHU_PACKED_BURST 256
+/* Chains of a packed ring that a burst handles at most: a burst takes at
+ * most 32 frames, but a large frame may take many mergeable buffers. */
+#define VHU_PACKED_BURST 1024
 
 /* A chain found in a packed ring, and its used descriptor to write. */
 struct vhu_pchain {

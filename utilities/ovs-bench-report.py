@@ -254,13 +254,16 @@ def report(args):
             summary["%s/%s" % (sw, case)] = s
 
     # Ratios to OVS-DPDK, and to our switch with every transmit lock taken
-    # (the "locked" variant) when it ran.
+    # (the "locked" variant) when it ran; our packed rings also against
+    # our split rings and OVS-DPDK's packed rings.
     ratios = {}
-    for base in ("ovs-dpdk", "ours-locked"):
+    for base in ("ovs-dpdk", "ours-locked", "ours", "ovs-dpdk-packed"):
         if base not in switches:
             continue
         for sw in switches:
             if sw in (base, "ovs-dpdk"):
+                continue
+            if base in ("ours", "ovs-dpdk-packed") and sw != "ours-packed":
                 continue
             for case in cases:
                 if "%s/%s" % (sw, case) not in summary:

@@ -28,7 +28,9 @@
 #             skipping the lock of a pair one txq owns brings (--queues=2);
 #   ours-park (with --variants) ours in the polling receive mode with
 #             idle rings parked after 100 ms
-#             (other_config:vhost-user-rxq-park-ms=100), for --idle-vifs.
+#             (other_config:vhost-user-rxq-park-ms=100), for --idle-vifs;
+#   ours-packed, ovs-dpdk-packed (with --variants=...,packed) both switches
+#             with testpmd's virtio-user on packed rings (packed_vq=1).
 #
 # With --ring-sizes and --idle-vifs the same loop runs for each ring size
 # (testpmd's queue_size, --rxd and --txd) and each number of extra idle
@@ -121,7 +123,8 @@ usage: $0 [OPTIONS]
                       ports), server (vhostuser ports), polling, adaptive,
                       interrupt (vhostuserclient ports in that receive mode),
                       locked (every transmit lock taken), park (polling,
-                      idle rings parked) (default $variants)
+                      idle rings parked), packed (packed rings, ours and
+                      OVS-DPDK's) (default $variants)
   --queues=N          queue pairs per testpmd port (default $queues)
   --rx-modes          instead of the testpmd loops, the receive-mode figures:
                       idle cost and round-trip latency (see below)
@@ -539,8 +542,8 @@ start_testpmd () {
     # echoed commands do not cut the statistics' lines.
     stdbuf -oL "$TESTPMD" -l "$gen_cpu,$pmd_cpu" --main-lcore "$pmd_cpu" --no-pci \
         $mem --file-prefix="$prefix" \
-        --vdev "net_virtio_user0,$s0,queues=$queues,queue_size=$ring" \
-        --vdev "net_virtio_user1,$s1,queues=$queues,queue_size=$ring" -- \
+        --vdev "net_virtio_user0,$s0,queues=$queues,queue_size=$ring$gen_vdev" \
+        --vdev "net_virtio_user1,$s1,queues=$queues,queue_size=$ring$gen_vdev" -- \
         -i --forward-mode=io --nb-cores=1 --rxd="$ring" --txd="$ring" \
         --rxq="$queues" --txq="$queues" \
         --total-num-mbufs=32768 --txpkts="$size" \
@@ -643,9 +646,14 @@ stop_idle_vifs () {
 run_one () {
     local round=$1 sw=$2 size=$3 ring=$4 idle=$5
     local binary type server=true mode= setting=
+    # start_testpmd's extra virtio-user options (packed rings).
+    local gen_vdev=
     case $sw in
     ovs-dpdk) binary=$OVS_DPDK type=dpdkvhostuserclient ;;
+    ovs-dpdk-packed) binary=$OVS_DPDK type=dpdkvhostuserclient
+        gen_vdev=,packed_vq=1 ;;
     ours) binary=$OURS type=vhostuserclient ;;
+    ours-packed) binary=$OURS type=vhostuserclient gen_vdev=,packed_vq=1 ;;
     ours-server) binary=$OURS type=vhostuser server=false ;;
     ours-locked) binary=$OURS type=vhostuserclient
         setting=vhost-user-tx-lock=always ;;
@@ -949,6 +957,10 @@ for v in ${variants//,/ }; do
     server) switches="$switches ours-server" ;;
     locked) switches="$switches ours-locked" ;;
     park) switches="$switches ours-park" ;;
+    packed) switches="$switches ours-packed"
+        if $compare; then
+            switches="$switches ovs-dpdk-packed"
+        fi ;;
     polling|adaptive|interrupt) switches="$switches ours-$v" ;;
     *) die "unknown variant $v" ;;
     esac
