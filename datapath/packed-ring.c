@@ -18,6 +18,7 @@
 #include "virtqueue.h"
 
 #include <inttypes.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -36,10 +37,11 @@
  * whenever a burst ends.
  *
  * A burst first finds the chains (vhu_packed_scan(), as far as its caller
- * wants), then writes every used descriptor when it ends: the lengths and
- * ids first, then, after a release fence, the flags, the first chain's
- * last, so that the driver sees the burst's chains together and never a
- * used descriptor before the data written into its buffers. */
+ * wants, reading each descriptor once and keeping the head's buffer), then
+ * writes every used descriptor when it ends, each one's flags after its id
+ * and length (a release store), the first chain's last, so that the driver
+ * sees the burst's chains together and never a used descriptor before the
+ * data written into its buffers. */
 
 static inline struct vhu_pdesc *
 desc_ring(const struct vhu_vring *vr)
@@ -52,8 +54,8 @@ desc_ring(const struct vhu_vring *vr)
 static inline bool
 desc_is_avail(uint16_t flags, bool wrap)
 {
-    return (((flags & VHU_PDESC_F_AVAIL) != 0) == wrap
-            && ((flags & VHU_PDESC_F_USED) != 0) != wrap);
+    return ((flags & (VHU_PDESC_F_AVAIL | VHU_PDESC_F_USED))
+            == (wrap ? VHU_PDESC_F_AVAIL : VHU_PDESC_F_USED));
 }
 
 /* Copies descriptor '*src' from guest memory, each field read once. */
@@ -118,66 +120,110 @@ vhu_packed_begin(struct vhu_burst *b)
     return vhu_packed_scan(b, 1) > 0;
 }
 
+/* Reads the chain of several descriptors (or with an indirect table) whose
+ * head, at 'slot' with wrap counter 'wrap', is available and has 'flags',
+ * into 'pk', and moves '*slotp' and '*wrapp' past it.  Returns false if
+ * the chain is not complete (not an error: the driver makes the head
+ * available last) or broke the ring. */
+static bool
+scan_chain(struct vhu_burst *b, struct vhu_pchain *pk, uint16_t *slotp,
+           bool *wrapp, uint16_t flags)
+{
+    const struct vhu_pdesc *ring = desc_ring(b->vr);
+    uint16_t size = b->vr->size;
+    uint16_t slot = *slotp;
+    bool wrap = *wrapp;
+    uint32_t n = 0;
+    uint16_t id = 0;
+
+    for (;;) {
+        if (n && !desc_is_avail(flags, wrap)) {
+            return false;
+        }
+        atomic_thread_fence(memory_order_acquire);
+        id = vhu_read_u16(&ring[slot].id);
+        if (++n > size) {
+            vhu_burst_fail(b, "descriptor chain longer than the ring "
+                           "(%"PRIu16")", size);
+            b->scan_end = true;
+            return false;
+        }
+        if (++slot == size) {
+            slot = 0;
+            wrap = !wrap;
+        }
+        if ((flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT))
+            != VHU_DESC_F_NEXT) {
+            break;
+        }
+        flags = vhu_read_u16(&ring[slot].flags);
+    }
+    if (flags & VHU_DESC_F_NEXT) {
+        vhu_burst_fail(b, "indirect descriptor with NEXT flag");
+        b->scan_end = true;
+        return false;
+    }
+    pk->n_desc = n;
+    pk->d.id = id;
+    *slotp = slot;
+    *wrapp = wrap;
+    return true;
+}
+
 /* Finds the chains after those found so far, until 'b' knows of 'want'
  * (at most VHU_PACKED_BURST) or the next is not available.  Returns how
  * many it knows of.  A chain whose head is available but not the rest is
  * not complete (the driver makes the head available last), and waits; a
  * chain longer than the ring, or an indirect descriptor with NEXT, breaks
- * the ring. */
+ * the ring.  Each descriptor is read once: its flags, then the rest, and
+ * the head's buffer is kept for stage_heads(). */
 uint16_t
 vhu_packed_scan(struct vhu_burst *b, uint16_t want)
 {
     const struct vhu_pdesc *ring = desc_ring(b->vr);
     uint16_t size = b->vr->size;
+    uint16_t n_avail = b->n_avail;
+    uint16_t slot = b->scan_slot;
+    bool wrap = b->scan_wrap;
 
     if (want > VHU_PACKED_BURST) {
         want = VHU_PACKED_BURST;
     }
-    while (b->n_avail < want && !b->scan_end) {
-        uint16_t slot = b->scan_slot;
-        bool wrap = b->scan_wrap;
-        struct vhu_pchain *pk;
-        uint32_t n = 0;
-        uint16_t flags;
-        uint16_t last;
+    while (n_avail < want) {
+        const volatile uint64_t *v = (const volatile uint64_t *) &ring[slot];
+        uint16_t flags = vhu_read_u16(&ring[slot].flags);
+        struct vhu_pchain *pk = &b->pk[n_avail];
+        uint64_t w[2];
 
-        do {
-            flags = vhu_read_u16(&ring[slot].flags);
-            if (!desc_is_avail(flags, wrap)) {
+        if (!desc_is_avail(flags, wrap)) {
+            b->scan_end = true;
+            break;
+        }
+        /* The rest of the descriptor after its flags, in two loads. */
+        atomic_thread_fence(memory_order_acquire);
+        w[0] = v[0];
+        w[1] = v[1];
+        memcpy(&pk->d, w, sizeof pk->d);
+        pk->pos = slot | (wrap ? VHU_PCHAIN_WRAP : 0);
+        if (__builtin_expect(flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT),
+                             0)) {
+            if (!scan_chain(b, pk, &slot, &wrap, flags)) {
                 b->scan_end = true;
-                return b->n_avail;
+                break;
             }
-            /* The rest of the descriptor after its flags. */
-            atomic_thread_fence(memory_order_acquire);
-            if (++n > size) {
-                vhu_burst_fail(b, "descriptor chain longer than the ring "
-                               "(%"PRIu16")", size);
-                b->scan_end = true;
-                return b->n_avail;
-            }
-            last = slot;
+        } else {
+            pk->n_desc = 1;
             if (++slot == size) {
                 slot = 0;
                 wrap = !wrap;
             }
-        } while ((flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT))
-                 == VHU_DESC_F_NEXT);
-        if (flags & VHU_DESC_F_NEXT) {
-            vhu_burst_fail(b, "indirect descriptor with NEXT flag");
-            b->scan_end = true;
-            return b->n_avail;
         }
-
-        pk = &b->pk[b->n_avail++];
-        pk->slot = b->scan_slot;
-        pk->wrap = b->scan_wrap;
-        pk->n_desc = n;
-        pk->id = vhu_read_u16(&ring[last].id);
-        pk->len = 0;
-        b->scan_slot = slot;
-        b->scan_wrap = wrap;
+        n_avail++;
     }
-    return b->n_avail;
+    b->n_avail = n_avail;
+    b->scan_slot = slot;
+    b->scan_wrap = wrap;
+    return n_avail;
 }
 
 /* Starts walking the chain of 'head' (a position in the burst, less than
@@ -191,7 +237,7 @@ vhu_packed_chain_start(struct vhu_burst *b, struct vhu_chain *c,
     c->packed = true;
     c->ptable = desc_ring(b->vr);
     c->table_size = b->vr->size;
-    c->next = pk->slot;
+    c->next = pk->pos & ~VHU_PCHAIN_WRAP;
     c->left = pk->n_desc;
     c->count = 0;
     c->indirect = false;
@@ -318,39 +364,40 @@ vhu_packed_end(struct vhu_burst *b)
     if (!b->done) {
         return;
     }
-    for (int k = 0; k < b->done; k++) {
-        struct vhu_pdesc *d = &ring[b->pk[k].slot];
-
-        vhu_write_u16(&d->id, b->pk[k].id);
-        atomic_store_explicit((_Atomic uint32_t *) &d->len, b->pk[k].len,
-                              memory_order_relaxed);
-    }
     if (b->log) {
         /* The guest's buffers are logged before the flags tell that they
          * are there, as with the split ring's used index. */
         vhu_counter_add(&vr->stats.logged, b->done);
         vhu_log_cache_flush(&b->log_cache, b->log);
     }
-    atomic_thread_fence(memory_order_release);
+    /* Each used descriptor in one 8-byte store of its length, id and
+     * flags (little-endian, as virtio 1 is), with release semantics: the
+     * driver sees the whole descriptor, and the frames before it.  Last
+     * chain first: the first one, which the driver reads first, is the
+     * last store. */
     for (int k = b->done - 1; k >= 0; k--) {
         const struct vhu_pchain *pk = &b->pk[k];
-        uint16_t flags = pk->wrap ? VHU_PDESC_F_AVAIL | VHU_PDESC_F_USED : 0;
+        uint16_t at = pk->pos & ~VHU_PCHAIN_WRAP;
+        uint64_t flags = (pk->pos & VHU_PCHAIN_WRAP
+                          ? VHU_PDESC_F_AVAIL | VHU_PDESC_F_USED : 0);
 
-        if (pk->len) {
+        if (pk->d.len) {
             flags |= VHU_DESC_F_WRITE;
         }
-        vhu_write_u16(&ring[pk->slot].flags, flags);
+        atomic_store_explicit((_Atomic uint64_t *) &ring[at].len,
+                              (pk->d.len | (uint64_t) pk->d.id << 32
+                               | flags << 48), memory_order_release);
     }
     if (b->log) {
         for (int k = 0; k < b->done; k++) {
-            log_pdesc(b, b->pk[k].slot);
+            log_pdesc(b, b->pk[k].pos & ~VHU_PCHAIN_WRAP);
         }
         vhu_log_cache_flush(&b->log_cache, b->log);
     }
 
     last = &b->pk[b->done - 1];
-    slot = (uint32_t) last->slot + last->n_desc;
-    wrap = last->wrap;
+    slot = (uint32_t) (last->pos & ~VHU_PCHAIN_WRAP) + last->n_desc;
+    wrap = (last->pos & VHU_PCHAIN_WRAP) != 0;
     if (slot >= vr->size) {
         slot -= vr->size;
         wrap = !wrap;

@@ -307,38 +307,57 @@ stage_heads_split(struct vhu_burst *b, struct stage *st, int n,
     return n;
 }
 
-/* stage_heads() for a packed ring, whose chains vhu_burst_avail() found:
- * a single direct descriptor is read again (once) for its buffer. */
-static __attribute__((__noinline__)) int
+/* stage_heads() for a packed ring, whose chains vhu_burst_avail() found
+ * with the head descriptor read; the last region's bounds are read once,
+ * as in stage_heads_split(). */
+static inline __attribute__((__always_inline__)) int
 stage_heads_packed(struct vhu_burst *b, struct stage *st, int n,
                    uint32_t hlen, const struct vhu_frame *frames)
 {
-    const struct vhu_pdesc *ring = (const struct vhu_pdesc *) b->vr->desc;
+    const struct vhu_pchain *pk = &b->pk[b->done];
     uint16_t want = frames ? VHU_DESC_F_WRITE : 0;
+    uint16_t done = b->done;
+    struct vhu_vring *vr = b->vr;
+    const struct vhu_region *r = (vr->mem_hint < b->mem->n
+                                  ? &b->mem->regions[vr->mem_hint] : NULL);
+    uint64_t r_gpa = r ? r->gpa : 0;
+    uint64_t r_size = r ? r->size : 0;
+    uint8_t *r_host = r ? r->host : NULL;
 
-    for (int k = 0; k < n; k++) {
-        const struct vhu_pchain *pk = &b->pk[b->done + k];
-        const volatile struct vhu_pdesc *v = &ring[pk->slot];
-        uint64_t addr = v->addr;
-        uint32_t len = v->len;
-        uint16_t flags = v->flags;
+    for (int k = 0; k < n; k++, pk++) {
+        uint64_t addr = pk->d.addr;
+        uint32_t len = pk->d.len;
+        uint64_t ofs = addr - r_gpa;
+        uint8_t *buf;
 
-        st[k].head = b->done + k;
+        st[k].head = done + k;
         st[k].len = len;
         st[k].gpa = addr;
         st[k].buf = NULL;
         if (pk->n_desc != 1
-            || (flags & (VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE)) != want
+            || (pk->d.flags & (VHU_DESC_F_INDIRECT | VHU_DESC_F_WRITE))
+               != want
             || !len) {
             continue;
         }
-        st[k].buf = vhu_mem_translate(b->mem, &b->vr->mem_hint, addr, len);
-        if (st[k].buf && frames) {
+        if (__builtin_expect(ofs < r_size && len <= r_size - ofs, 1)) {
+            buf = r_host + ofs;
+        } else {
+            buf = vhu_mem_gpa_range(b->mem, &vr->mem_hint, addr, len);
+            if (buf) {
+                r = &b->mem->regions[vr->mem_hint];
+                r_gpa = r->gpa;
+                r_size = r->size;
+                r_host = r->host;
+            }
+        }
+        st[k].buf = buf;
+        if (buf && frames) {
             uint32_t bytes = hlen + frames[k].len;
 
-            prefetch_buffer(st[k].buf, bytes < len ? bytes : len, true);
-        } else if (st[k].buf) {
-            prefetch_buffer(st[k].buf, len, false);
+            prefetch_buffer(buf, bytes < len ? bytes : len, true);
+        } else if (buf) {
+            prefetch_buffer(buf, len, false);
         }
     }
     return n;

@@ -42,17 +42,21 @@
 #include "device-private.h"
 
 /* Chains of a packed ring that a burst handles at most: a burst takes at
- * most 32 frames, but a large frame may take many mergeable buffers. */
-#define VHU_PACKED_BURST 1024
+ * most 32 frames, but a large frame may take many mergeable buffers (the
+ * caller's retry takes the rest). */
+#define VHU_PACKED_BURST 512
 
 /* A chain found in a packed ring, and its used descriptor to write. */
 struct vhu_pchain {
-    uint16_t slot;              /* Its first descriptor. */
+    struct vhu_pdesc d;         /* The head descriptor as read once, but
+                                 * 'id' is the chain's buffer id (its last
+                                 * descriptor's) and 'len' becomes the
+                                 * bytes written (vhu_burst_used()). */
+    uint16_t pos;               /* The head's slot, the wrap counter there
+                                 * in bit 15. */
     uint16_t n_desc;            /* Descriptors in the ring. */
-    uint16_t id;                /* Buffer id. */
-    bool wrap;                  /* Wrap counter at 'slot'. */
-    uint32_t len;               /* Bytes written (used descriptor). */
 };
+#define VHU_PCHAIN_WRAP 0x8000
 
 struct vhu_burst {
     struct vhu_device *dev;
@@ -214,15 +218,17 @@ static inline void
 vhu_burst_used(struct vhu_burst *b, uint16_t ofs, uint32_t id, uint32_t len)
 {
     struct vhu_vring *vr = b->vr;
-    uint16_t slot = (uint16_t) (vr->last_used_idx + ofs) & (vr->size - 1);
-    struct vhu_used_elem *e = &vr->used->ring[slot];
+    uint16_t slot;
+    struct vhu_used_elem *e;
 
     if (b->packed) {
         /* Written when the burst ends: until then the slot is the
          * guest's available descriptor. */
-        b->pk[ofs].len = len;
+        b->pk[ofs].d.len = len;
         return;
     }
+    slot = (uint16_t) (vr->last_used_idx + ofs) & (vr->size - 1);
+    e = &vr->used->ring[slot];
     /* Written whole: one 8-byte store rather than two. */
     *e = (struct vhu_used_elem) { .id = id, .len = len };
     vhu_log_used(b, offsetof(struct vhu_used, ring) + slot * sizeof *e,
@@ -244,7 +250,13 @@ vhu_burst_used_n(struct vhu_burst *b, uint16_t ofs,
     uint16_t mask = vr->size - 1;
     uint16_t slot = vr->last_used_idx + ofs;
 
-    if (__builtin_expect((b->log && vr->log_used) || b->packed, 0)) {
+    if (__builtin_expect(b->packed, 0)) {
+        for (int k = 0; k < n; k++) {
+            b->pk[ofs + k].d.len = elems[k].len;
+        }
+        return;
+    }
+    if (__builtin_expect(b->log && vr->log_used, 0)) {
         for (int k = 0; k < n; k++) {
             vhu_burst_used(b, ofs + k, elems[k].id, elems[k].len);
         }
