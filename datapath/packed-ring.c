@@ -275,21 +275,8 @@ vhu_packed_chain_next(struct vhu_burst *b, struct vhu_chain *c,
             vhu_burst_fail(b, "indirect descriptor in a chain");
             return -1;
         }
-        if (!(b->features & VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC))) {
-            vhu_burst_fail(b, "indirect descriptor not negotiated");
-            return -1;
-        }
-        if (!d.len || d.len % sizeof(struct vhu_pdesc)
-            || d.len / sizeof(struct vhu_pdesc) > VHU_MAX_RING_SIZE) {
-            vhu_burst_fail(b, "indirect table length %"PRIu32" invalid",
-                           d.len);
-            return -1;
-        }
-        c->ptable = vhu_mem_gpa_range(b->mem, &b->vr->mem_hint, d.addr,
-                                      d.len);
+        c->ptable = vhu_indirect_map(b, d.addr, d.len);
         if (!c->ptable) {
-            vhu_burst_fail(b, "indirect table at 0x%"PRIx64" (length %"
-                           PRIu32") not in mapped memory", d.addr, d.len);
             return -1;
         }
         c->table_size = d.len / sizeof(struct vhu_pdesc);

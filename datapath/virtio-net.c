@@ -236,6 +236,65 @@ struct stage {
     uint64_t gpa;               /* Guest address of 'buf'. */
 };
 
+/* The last region hit in the memory table of burst 'b', held in locals
+ * by stage_heads_*(): stores into their stage array could alias the
+ * table and the ring for the compiler, which would reload them per head. */
+struct region_view {
+    uint64_t gpa, size;
+    uint8_t *host;
+};
+
+static inline __attribute__((__always_inline__)) void
+region_view_init(const struct vhu_burst *b, struct region_view *rv)
+{
+    const struct vhu_region *r = (b->vr->mem_hint < b->mem->n
+                                  ? &b->mem->regions[b->vr->mem_hint]
+                                  : NULL);
+
+    rv->gpa = r ? r->gpa : 0;
+    rv->size = r ? r->size : 0;
+    rv->host = r ? r->host : NULL;
+}
+
+/* Returns our pointer to guest buffer [addr, addr + len), or NULL if it is
+ * not within one region, trying 'rv' first and making it the region hit
+ * otherwise. */
+static inline __attribute__((__always_inline__)) uint8_t *
+region_view_buf(struct vhu_burst *b, struct region_view *rv, uint64_t addr,
+                uint32_t len)
+{
+    uint64_t ofs = addr - rv->gpa;
+    uint8_t *buf;
+
+    if (__builtin_expect(ofs < rv->size && len <= rv->size - ofs, 1)) {
+        return rv->host + ofs;
+    }
+    buf = vhu_mem_gpa_range(b->mem, &b->vr->mem_hint, addr, len);
+    if (buf) {
+        const struct vhu_region *r = &b->mem->regions[b->vr->mem_hint];
+
+        rv->gpa = r->gpa;
+        rv->size = r->size;
+        rv->host = r->host;
+    }
+    return buf;
+}
+
+/* Prefetches staged buffer 'buf' of 'len' bytes: for writing the header of
+ * 'hlen' bytes and frame 'f', if nonnull, else for reading. */
+static inline __attribute__((__always_inline__)) void
+stage_prefetch(const uint8_t *buf, uint32_t len, uint32_t hlen,
+               const struct vhu_frame *f)
+{
+    if (f) {
+        uint32_t bytes = hlen + f->len;
+
+        prefetch_buffer(buf, bytes < len ? bytes : len, true);
+    } else {
+        prefetch_buffer(buf, len, false);
+    }
+}
+
 /* Reads the next 'n' heads from 'b' into 'st', with their buffers when
  * the chain is the common one: a single direct descriptor, device-writable
  * for a guest receive ring ('frames' nonnull) and device-readable for a
@@ -249,26 +308,20 @@ static inline __attribute__((__always_inline__)) int
 stage_heads_split(struct vhu_burst *b, struct stage *st, int n,
                   uint32_t hlen, const struct vhu_frame *frames)
 {
-    /* The ring's and the last region's addresses, read once: stores into
-     * 'st' could alias them for the compiler. */
+    /* The ring's addresses, read once (see struct region_view). */
     struct vhu_vring *vr = b->vr;
     const uint16_t *avail_ring = vr->avail->ring;
     const struct vhu_desc *desc = vr->desc;
     uint16_t size = vr->size;
     uint16_t slot = vr->last_avail_idx + b->done;
     uint16_t want = frames ? VHU_DESC_F_WRITE : 0;
-    const struct vhu_region *r = (vr->mem_hint < b->mem->n
-                                  ? &b->mem->regions[vr->mem_hint] : NULL);
-    uint64_t r_gpa = r ? r->gpa : 0;
-    uint64_t r_size = r ? r->size : 0;
-    uint8_t *r_host = r ? r->host : NULL;
+    struct region_view rv;
 
+    region_view_init(b, &rv);
     for (int k = 0; k < n; k++) {
         uint16_t head = vhu_read_u16(&avail_ring[(uint16_t) (slot + k)
                                                  & (size - 1)]);
         struct vhu_desc d;
-        uint64_t ofs;
-        uint8_t *buf;
 
         if (__builtin_expect(head >= size, 0)) {
             vhu_burst_fail(b, "descriptor head %u out of range", head);
@@ -283,25 +336,10 @@ stage_heads_split(struct vhu_burst *b, struct stage *st, int n,
                         | VHU_DESC_F_WRITE)) != want || !d.len) {
             continue;
         }
-        ofs = d.addr - r_gpa;
-        if (__builtin_expect(ofs < r_size && d.len <= r_size - ofs, 1)) {
-            buf = r_host + ofs;
-        } else {
-            buf = vhu_mem_gpa_range(b->mem, &vr->mem_hint, d.addr, d.len);
-            if (buf) {
-                r = &b->mem->regions[vr->mem_hint];
-                r_gpa = r->gpa;
-                r_size = r->size;
-                r_host = r->host;
-            }
-        }
-        st[k].buf = buf;
-        if (buf && frames) {
-            uint32_t bytes = hlen + frames[k].len;
-
-            prefetch_buffer(buf, bytes < d.len ? bytes : d.len, true);
-        } else if (buf) {
-            prefetch_buffer(buf, d.len, false);
+        st[k].buf = region_view_buf(b, &rv, d.addr, d.len);
+        if (st[k].buf) {
+            stage_prefetch(st[k].buf, d.len, hlen,
+                           frames ? &frames[k] : NULL);
         }
     }
     return n;
@@ -317,18 +355,12 @@ stage_heads_packed(struct vhu_burst *b, struct stage *st, int n,
     const struct vhu_pchain *pk = &b->pk[b->done];
     uint16_t want = frames ? VHU_DESC_F_WRITE : 0;
     uint16_t done = b->done;
-    struct vhu_vring *vr = b->vr;
-    const struct vhu_region *r = (vr->mem_hint < b->mem->n
-                                  ? &b->mem->regions[vr->mem_hint] : NULL);
-    uint64_t r_gpa = r ? r->gpa : 0;
-    uint64_t r_size = r ? r->size : 0;
-    uint8_t *r_host = r ? r->host : NULL;
+    struct region_view rv;
 
+    region_view_init(b, &rv);
     for (int k = 0; k < n; k++, pk++) {
         uint64_t addr = pk->d.addr;
         uint32_t len = pk->d.len;
-        uint64_t ofs = addr - r_gpa;
-        uint8_t *buf;
 
         st[k].head = done + k;
         st[k].len = len;
@@ -340,24 +372,9 @@ stage_heads_packed(struct vhu_burst *b, struct stage *st, int n,
             || !len) {
             continue;
         }
-        if (__builtin_expect(ofs < r_size && len <= r_size - ofs, 1)) {
-            buf = r_host + ofs;
-        } else {
-            buf = vhu_mem_gpa_range(b->mem, &vr->mem_hint, addr, len);
-            if (buf) {
-                r = &b->mem->regions[vr->mem_hint];
-                r_gpa = r->gpa;
-                r_size = r->size;
-                r_host = r->host;
-            }
-        }
-        st[k].buf = buf;
-        if (buf && frames) {
-            uint32_t bytes = hlen + frames[k].len;
-
-            prefetch_buffer(buf, bytes < len ? bytes : len, true);
-        } else if (buf) {
-            prefetch_buffer(buf, len, false);
+        st[k].buf = region_view_buf(b, &rv, addr, len);
+        if (st[k].buf) {
+            stage_prefetch(st[k].buf, len, hlen, frames ? &frames[k] : NULL);
         }
     }
     return n;

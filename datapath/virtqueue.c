@@ -468,6 +468,31 @@ vhu_burst_end(struct vhu_burst *b)
     }
 }
 
+/* Returns our pointer to the indirect table of 'len' bytes at guest
+ * address 'addr', of either ring layout (16-byte descriptors), if
+ * INDIRECT_DESC was negotiated and the table is valid and mapped;
+ * otherwise breaks the ring and returns NULL. */
+const void *
+vhu_indirect_map(struct vhu_burst *b, uint64_t addr, uint32_t len)
+{
+    const void *table;
+
+    if (!(b->features & VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC))) {
+        vhu_burst_fail(b, "indirect descriptor not negotiated");
+        return NULL;
+    }
+    if (!len || len % 16 || len / 16 > VHU_MAX_RING_SIZE) {
+        vhu_burst_fail(b, "indirect table length %"PRIu32" invalid", len);
+        return NULL;
+    }
+    table = vhu_mem_gpa_range(b->mem, &b->vr->mem_hint, addr, len);
+    if (!table) {
+        vhu_burst_fail(b, "indirect table at 0x%"PRIx64" (length %"PRIu32
+                       ") not in mapped memory", addr, len);
+    }
+    return table;
+}
+
 /* Starts walking the chain at 'head' (already checked < ring size). */
 void
 vhu_chain_start(struct vhu_burst *b, struct vhu_chain *c, uint16_t head)
@@ -521,25 +546,12 @@ vhu_chain_next(struct vhu_burst *b, struct vhu_chain *c, struct vhu_seg *seg)
             vhu_burst_fail(b, "nested indirect descriptor table");
             return -1;
         }
-        if (!(b->features & VHU_BIT(VHU_VIRTIO_RING_F_INDIRECT_DESC))) {
-            vhu_burst_fail(b, "indirect descriptor not negotiated");
-            return -1;
-        }
         if (d.flags & VHU_DESC_F_NEXT) {
             vhu_burst_fail(b, "indirect descriptor with NEXT flag");
             return -1;
         }
-        if (!d.len || d.len % sizeof(struct vhu_desc)
-            || d.len / sizeof(struct vhu_desc) > VHU_MAX_RING_SIZE) {
-            vhu_burst_fail(b, "indirect table length %"PRIu32" invalid",
-                           d.len);
-            return -1;
-        }
-        c->table = vhu_mem_gpa_range(b->mem, &b->vr->mem_hint, d.addr,
-                                     d.len);
+        c->table = vhu_indirect_map(b, d.addr, d.len);
         if (!c->table) {
-            vhu_burst_fail(b, "indirect table at 0x%"PRIx64" (length %"
-                           PRIu32") not in mapped memory", d.addr, d.len);
             return -1;
         }
         c->table_size = c->max = d.len / sizeof(struct vhu_desc);

@@ -108,6 +108,8 @@ void vhu_burst_fail(struct vhu_burst *, const char *format, ...)
 
 void vhu_chain_start(struct vhu_burst *, struct vhu_chain *, uint16_t head);
 int vhu_chain_next(struct vhu_burst *, struct vhu_chain *, struct vhu_seg *);
+const void *vhu_indirect_map(struct vhu_burst *, uint64_t addr,
+                             uint32_t len);
 
 /* packed-ring.c. */
 bool vhu_packed_begin(struct vhu_burst *);
