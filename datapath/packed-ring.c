@@ -19,7 +19,6 @@
 
 #include <inttypes.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 
@@ -346,7 +345,6 @@ vhu_packed_end(struct vhu_burst *b)
     const struct vhu_pchain *last;
     uint32_t slot;
     bool wrap;
-    int fd;
 
     if (!b->done) {
         return;
@@ -395,12 +393,7 @@ vhu_packed_end(struct vhu_burst *b)
 
     /* Order the flags' stores before reading the driver's event area. */
     atomic_thread_fence(memory_order_seq_cst);
-    fd = atomic_load_explicit(&vr->call_fd, memory_order_relaxed);
-    if (need_call(b) && fd >= 0) {
-        uint64_t one = 1;
-
-        if (write(fd, &one, sizeof one) == sizeof one) {
-            vhu_counter_add(&vr->stats.notifications, 1);
-        }
+    if (need_call(b)) {
+        vhu_burst_call(b);
     }
 }

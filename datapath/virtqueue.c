@@ -453,18 +453,24 @@ vhu_burst_end(struct vhu_burst *b)
         vhu_log_cache_flush(&b->log_cache, b->log);
     }
     if (b->done) {
-        int fd;
-
         /* Order the used index store before reading used_event/flags. */
         atomic_thread_fence(memory_order_seq_cst);
-        fd = atomic_load_explicit(&vr->call_fd, memory_order_relaxed);
-        if (need_call(b) && fd >= 0) {
-            uint64_t one = 1;
-
-            if (write(fd, &one, sizeof one) == sizeof one) {
-                vhu_counter_add(&vr->stats.notifications, 1);
-            }
+        if (need_call(b)) {
+            vhu_burst_call(b);
         }
+    }
+}
+
+/* Calls the guest of burst 'b' (one write to its call eventfd, if it has
+ * one), counting the notification. */
+void
+vhu_burst_call(struct vhu_burst *b)
+{
+    int fd = atomic_load_explicit(&b->vr->call_fd, memory_order_relaxed);
+    uint64_t one = 1;
+
+    if (fd >= 0 && write(fd, &one, sizeof one) == sizeof one) {
+        vhu_counter_add(&b->vr->stats.notifications, 1);
     }
 }
 

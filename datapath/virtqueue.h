@@ -103,6 +103,7 @@ struct vhu_chain {
 bool vhu_burst_begin(struct vhu_burst *, struct vhu_device *,
                      unsigned int vring);
 void vhu_burst_end(struct vhu_burst *);
+void vhu_burst_call(struct vhu_burst *);
 void vhu_burst_fail(struct vhu_burst *, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 
