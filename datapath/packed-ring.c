@@ -37,8 +37,8 @@
  *
  * A burst first finds the chains (vhu_packed_scan(), as far as its caller
  * wants, reading each descriptor once and keeping the head's buffer), then
- * writes every used descriptor when it ends, each one's flags after its id
- * and length (a release store), the first chain's last, so that the driver
+ * writes every used descriptor when it ends, each in one release store of
+ * its length, id and flags, the first chain's last, so that the driver
  * sees the burst's chains together and never a used descriptor before the
  * data written into its buffers. */
 
