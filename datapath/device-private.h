@@ -105,6 +105,29 @@ struct vhu_pevent {
 
 #define VHU_PEVENT_BYTES 4
 
+/* A position in a packed ring with its wrap counter, as ring bases, event
+ * offsets and our published positions carry them: the slot in bits 0-14,
+ * the wrap counter in bit 15. */
+#define VHU_PACKED_WRAP 0x8000
+
+static inline uint16_t
+vhu_packed_pos(uint16_t slot, bool wrap)
+{
+    return slot | (wrap ? VHU_PACKED_WRAP : 0);
+}
+
+static inline uint16_t
+vhu_packed_pos_slot(uint16_t pos)
+{
+    return pos & ~VHU_PACKED_WRAP;
+}
+
+static inline bool
+vhu_packed_pos_wrap(uint16_t pos)
+{
+    return (pos & VHU_PACKED_WRAP) != 0;
+}
+
 /* Memory table (memory.c). */
 
 /* One mmap() of a region's fd.  Shared by the tables that contain the

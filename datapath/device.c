@@ -674,8 +674,8 @@ vhu_device_vring_info(const struct vhu_device *dev, unsigned int vring,
          * descriptors available. */
         uint16_t pos = info->last_avail_idx;
 
-        info->wrap = (pos & 0x8000) != 0;
-        info->last_avail_idx = info->last_used_idx = pos & 0x7fff;
+        info->wrap = vhu_packed_pos_wrap(pos);
+        info->last_avail_idx = info->last_used_idx = vhu_packed_pos_slot(pos);
         info->used_idx = info->last_used_idx;
         info->avail_idx = info->last_avail_idx;
         if (atomic_load_explicit(&vr->live, memory_order_acquire)) {

@@ -316,20 +316,30 @@ vhu_mem_gpa_range(const struct vhu_mem *mem, unsigned int *hint,
     return p && len <= contig ? p : NULL;
 }
 
-/* Returns our pointer to the frontend's user address range [uva, uva +
- * len) if it lies within one region, otherwise NULL. */
-void *
-vhu_mem_uva_range(const struct vhu_mem *mem, uint64_t uva, uint64_t len)
+/* Returns the region of 'mem' (which may be NULL) that holds the
+ * frontend's user address range [uva, uva + len), or NULL. */
+static const struct vhu_region *
+uva_region(const struct vhu_mem *mem, uint64_t uva, uint64_t len)
 {
     for (unsigned int i = 0; mem && i < mem->n; i++) {
         const struct vhu_region *r = &mem->regions[i];
         uint64_t ofs = uva - r->uva;
 
         if (ofs < r->size && len <= r->size - ofs) {
-            return r->host + ofs;
+            return r;
         }
     }
     return NULL;
+}
+
+/* Returns our pointer to the frontend's user address range [uva, uva +
+ * len) if it lies within one region, otherwise NULL. */
+void *
+vhu_mem_uva_range(const struct vhu_mem *mem, uint64_t uva, uint64_t len)
+{
+    const struct vhu_region *r = uva_region(mem, uva, len);
+
+    return r ? r->host + (uva - r->uva) : NULL;
 }
 
 /* Stores in '*gpa' the guest physical address of frontend address 'uva'.
@@ -337,13 +347,10 @@ vhu_mem_uva_range(const struct vhu_mem *mem, uint64_t uva, uint64_t len)
 bool
 vhu_mem_uva_to_gpa(const struct vhu_mem *mem, uint64_t uva, uint64_t *gpa)
 {
-    for (unsigned int i = 0; mem && i < mem->n; i++) {
-        const struct vhu_region *r = &mem->regions[i];
+    const struct vhu_region *r = uva_region(mem, uva, 1);
 
-        if (uva - r->uva < r->size) {
-            *gpa = r->gpa + (uva - r->uva);
-            return true;
-        }
+    if (r) {
+        *gpa = r->gpa + (uva - r->uva);
     }
-    return false;
+    return r != NULL;
 }

@@ -189,8 +189,8 @@ static uint32_t
 vring_base(const struct vhu_device *dev, const struct vhu_vring *vr)
 {
     if (vhu_vring_is_packed(dev)) {
-        uint32_t avail = vr->last_avail_idx | (uint32_t) vr->avail_wrap << 15;
-        uint32_t used = vr->last_used_idx | (uint32_t) vr->used_wrap << 15;
+        uint32_t avail = vhu_packed_pos(vr->last_avail_idx, vr->avail_wrap);
+        uint32_t used = vhu_packed_pos(vr->last_used_idx, vr->used_wrap);
 
         return avail | used << 16;
     }
@@ -569,7 +569,8 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
         || !(vr = get_vring(dev, msg, s->index))) {
         return MSG_BREAK;
     }
-    if (vhu_vring_is_packed(dev) ? (s->num & 0x7fff) >= VHU_MAX_RING_SIZE
+    if (vhu_vring_is_packed(dev)
+        ? vhu_packed_pos_slot(s->num) >= VHU_MAX_RING_SIZE
         : s->num > UINT16_MAX) {
         VHU_ERR("%s: SET_VRING_BASE: vring %"PRIu32": base %"PRIu32" out "
                 "of range", dev->name, s->index, s->num);
@@ -579,22 +580,19 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
         return stall_for(dev, vr);
     }
     if (vhu_vring_is_packed(dev)) {
-        /* Bits 0-14: the next available position, bit 15 its wrap
-         * counter.  We use chains in order, so the used position is the
-         * same: bits 16-31, which DPDK's virtio-user leaves 0, are not
-         * needed (DPDK's back-end ignores them too).  Checked against the
-         * ring's size when the ring starts. */
-        vr->last_avail_idx = vr->last_used_idx = s->num & 0x7fff;
-        vr->avail_wrap = vr->used_wrap = (s->num & 0x8000) != 0;
-    } else {
-        vr->last_avail_idx = vr->last_used_idx = s->num;
-    }
-    if (vhu_vring_is_packed(dev)) {
+        /* The next available position and its wrap counter in bits 0-15.
+         * We use chains in order, so the used position is the same: bits
+         * 16-31, which DPDK's virtio-user leaves 0, are not needed (DPDK's
+         * back-end ignores them too).  Checked against the ring's size
+         * when the ring starts. */
+        vr->last_avail_idx = vr->last_used_idx = vhu_packed_pos_slot(s->num);
+        vr->avail_wrap = vr->used_wrap = vhu_packed_pos_wrap(s->num);
         vhu_packed_publish_position(vr);
     } else {
-        atomic_store_explicit(&vr->used_idx_seen, vr->last_used_idx,
+        vr->last_avail_idx = vr->last_used_idx = s->num;
+        atomic_store_explicit(&vr->used_idx_seen, s->num,
                               memory_order_relaxed);
-        atomic_store_explicit(&vr->avail_idx_seen, vr->last_avail_idx,
+        atomic_store_explicit(&vr->avail_idx_seen, s->num,
                               memory_order_relaxed);
     }
     vr->signalled_used_valid = false;

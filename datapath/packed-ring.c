@@ -74,7 +74,7 @@ read_pdesc(const struct vhu_pdesc *src, struct vhu_pdesc *dst)
 void
 vhu_packed_publish_position(struct vhu_vring *vr)
 {
-    uint16_t pos = vr->last_avail_idx | (vr->avail_wrap ? 0x8000 : 0);
+    uint16_t pos = vhu_packed_pos(vr->last_avail_idx, vr->avail_wrap);
 
     atomic_store_explicit(&vr->avail_idx_seen, pos, memory_order_relaxed);
     atomic_store_explicit(&vr->used_idx_seen, pos, memory_order_relaxed);
@@ -86,8 +86,8 @@ uint16_t
 vhu_packed_count_avail(const struct vhu_vring *vr, uint16_t pos)
 {
     const struct vhu_pdesc *ring = desc_ring(vr);
-    uint16_t slot = pos & 0x7fff;
-    bool wrap = (pos & 0x8000) != 0;
+    uint16_t slot = vhu_packed_pos_slot(pos);
+    bool wrap = vhu_packed_pos_wrap(pos);
     uint16_t n = 0;
 
     while (n < vr->size && slot < vr->size
@@ -203,7 +203,7 @@ vhu_packed_scan(struct vhu_burst *b, uint16_t want)
         w[0] = v[0];
         w[1] = v[1];
         memcpy(&pk->d, w, sizeof pk->d);
-        pk->pos = slot | (wrap ? VHU_PCHAIN_WRAP : 0);
+        pk->pos = vhu_packed_pos(slot, wrap);
         if (__builtin_expect(flags & (VHU_DESC_F_NEXT | VHU_DESC_F_INDIRECT),
                              0)) {
             if (!scan_chain(b, pk, &slot, &wrap, flags)) {
@@ -236,7 +236,7 @@ vhu_packed_chain_start(struct vhu_burst *b, struct vhu_chain *c,
     c->packed = true;
     c->ptable = desc_ring(b->vr);
     c->table_size = b->vr->size;
-    c->next = pk->pos & ~VHU_PCHAIN_WRAP;
+    c->next = vhu_packed_pos_slot(pk->pos);
     c->left = pk->n_desc;
     c->count = 0;
     c->indirect = false;
@@ -312,11 +312,11 @@ need_call(struct vhu_burst *b)
     /* Call if the used position crossed the driver's event offset.  The
      * positions are slots of two laps: make them one line. */
     off_wrap = vhu_read_u16(&ev->off_wrap);
-    off = off_wrap & 0x7fff;
+    off = vhu_packed_pos_slot(off_wrap);
     if (new <= old) {
         old -= vr->size;
     }
-    if (vr->used_wrap != (off_wrap >> 15)) {
+    if (vr->used_wrap != vhu_packed_pos_wrap(off_wrap)) {
         off -= vr->size;
     }
     return (uint16_t) (new - off - 1) < (uint16_t) (new - old);
@@ -362,8 +362,8 @@ vhu_packed_end(struct vhu_burst *b)
      * last store. */
     for (int k = b->done - 1; k >= 0; k--) {
         const struct vhu_pchain *pk = &b->pk[k];
-        uint16_t at = pk->pos & ~VHU_PCHAIN_WRAP;
-        uint64_t flags = (pk->pos & VHU_PCHAIN_WRAP
+        uint16_t at = vhu_packed_pos_slot(pk->pos);
+        uint64_t flags = (vhu_packed_pos_wrap(pk->pos)
                           ? VHU_PDESC_F_AVAIL | VHU_PDESC_F_USED : 0);
 
         if (pk->d.len) {
@@ -375,14 +375,14 @@ vhu_packed_end(struct vhu_burst *b)
     }
     if (b->log) {
         for (int k = 0; k < b->done; k++) {
-            log_pdesc(b, b->pk[k].pos & ~VHU_PCHAIN_WRAP);
+            log_pdesc(b, vhu_packed_pos_slot(b->pk[k].pos));
         }
         vhu_log_cache_flush(&b->log_cache, b->log);
     }
 
     last = &b->pk[b->done - 1];
-    slot = (uint32_t) (last->pos & ~VHU_PCHAIN_WRAP) + last->n_desc;
-    wrap = (last->pos & VHU_PCHAIN_WRAP) != 0;
+    slot = (uint32_t) vhu_packed_pos_slot(last->pos) + last->n_desc;
+    wrap = vhu_packed_pos_wrap(last->pos);
     if (slot >= vr->size) {
         slot -= vr->size;
         wrap = !wrap;

@@ -145,16 +145,16 @@ vring_translate(struct vhu_device *dev, struct vhu_vring *vr)
     vr->log_used = (a->flags & VHU_VRING_F_LOG) != 0;
     vr->log_addr = a->log;
     if (packed) {
-        /* The device writes used descriptors into the descriptor ring,
-         * logged at its guest address; the frontend's log address is the
-         * device event area's. */
-        if (vr->last_avail_idx >= size
-            || !vhu_mem_uva_to_gpa(mem, a->desc, &vr->desc_log_addr)) {
+        if (vr->last_avail_idx >= size) {
             VHU_ERR("%s: vring %u: packed ring base %"PRIu16" is not below "
                     "its size %"PRIu32, dev->name, idx, vr->last_avail_idx,
                     size);
             return VRING_INVALID;
         }
+        /* The device writes used descriptors into the descriptor ring:
+         * they are logged at its guest address (mapped: 'desc' is), not
+         * at the frontend's log address for the ring. */
+        vhu_mem_uva_to_gpa(mem, a->desc, &vr->desc_log_addr);
         return VRING_MAPPED;
     }
 

@@ -52,11 +52,10 @@ struct vhu_pchain {
                                  * 'id' is the chain's buffer id (its last
                                  * descriptor's) and 'len' becomes the
                                  * bytes written (vhu_burst_used()). */
-    uint16_t pos;               /* The head's slot, the wrap counter there
-                                 * in bit 15. */
+    uint16_t pos;               /* The head's slot and the wrap counter
+                                 * there (vhu_packed_pos()). */
     uint16_t n_desc;            /* Descriptors in the ring. */
 };
-#define VHU_PCHAIN_WRAP 0x8000
 
 struct vhu_burst {
     struct vhu_device *dev;
@@ -200,13 +199,13 @@ static inline bool
 vhu_burst_head(struct vhu_burst *b, uint16_t ofs, uint16_t *head)
 {
     struct vhu_vring *vr = b->vr;
-    uint16_t slot = (uint16_t) (vr->last_avail_idx + ofs) & (vr->size - 1);
+    uint16_t slot;
 
     if (b->packed) {
         *head = ofs;
         return true;
     }
-
+    slot = (uint16_t) (vr->last_avail_idx + ofs) & (vr->size - 1);
     *head = vhu_read_u16(&vr->avail->ring[slot]);
     if (__builtin_expect(*head >= vr->size, 0)) {
         vhu_burst_fail(b, "descriptor head %u out of range", *head);
@@ -254,6 +253,8 @@ vhu_burst_used_n(struct vhu_burst *b, uint16_t ofs,
     uint16_t slot = vr->last_used_idx + ofs;
 
     if (__builtin_expect(b->packed, 0)) {
+        /* Only the lengths: vhu_burst_used()'s loop costs a packed burst
+         * 14 instructions per frame more. */
         for (int k = 0; k < n; k++) {
             b->pk[ofs + k].d.len = elems[k].len;
         }
