@@ -515,6 +515,55 @@ test_packed_ctrl(void)
     fe_destroy(&fe);
 }
 
+/* A packed ring's event areas are 4 bytes each: one that ends at the end
+ * of guest memory is accepted (a split ring's rings there would not fit),
+ * one past the end breaks the device. */
+static void
+test_packed_event_area_bounds(void)
+{
+    struct vhu_vring_addr a;
+    struct fe fe;
+
+    setup(&fe, F_PACKED, 8);
+    get_base(&fe, 1);
+    memset(&a, 0, sizeof a);
+    a.index = 1;
+    a.desc = UVA_BASE + fe.vrings[1].desc_gpa;
+    a.avail = UVA_BASE + GUEST_SIZE - 4;
+    a.used = UVA_BASE + fe.vrings[1].used_gpa;
+    CHECK(!fe_send(&fe, VHU_REQ_SET_VRING_ADDR, 0, &a, sizeof a, NULL, 0),
+          "ADDR with the driver area at the end of memory");
+    CHECK(!vhu_device_is_broken(fe.dev), "4-byte event area refused");
+
+    a.avail = UVA_BASE + GUEST_SIZE;
+    fe_send(&fe, VHU_REQ_SET_VRING_ADDR, 0, &a, sizeof a, NULL, 0);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
+/* A size that only a packed ring allows, kept after the frontend turns to
+ * split rings, breaks the device when the ring starts. */
+static void
+test_packed_size_then_split(void)
+{
+    struct fe fe;
+    int fd;
+
+    setup(&fe, F_PACKED, 8);
+    get_base(&fe, 1);
+    CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_NUM, 1, 100), "NUM 100");
+    CHECK(!vhu_device_is_broken(fe.dev), "size 100 refused for packed");
+    CHECK(!fe_send_u64(&fe, VHU_REQ_SET_FEATURES,
+                       F_PACKED & ~VHU_BIT(VHU_VIRTIO_F_RING_PACKED)),
+          "SET_FEATURES without packed rings");
+    CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_BASE, 1, 0), "BASE");
+    fd = dup(fe.vrings[1].kick_fd);
+    fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 1 }, 8, &fd, 1);
+    fe_grace(&fe);
+    fe_expect_broken(&fe);
+    fe_destroy(&fe);
+}
+
 const struct test packed_tests[] = {
     { "packed-odd-size", test_packed_odd_size },
     { "packed-base", test_packed_base },
@@ -529,5 +578,7 @@ const struct test packed_tests[] = {
     { "packed-buffer-unmapped", test_packed_buffer_unmapped },
     { "packed-rx-readable", test_packed_rx_readable },
     { "packed-ctrl", test_packed_ctrl },
+    { "packed-event-area-bounds", test_packed_event_area_bounds },
+    { "packed-size-then-split", test_packed_size_then_split },
     { NULL, NULL },
 };
