@@ -569,9 +569,9 @@ handle_set_vring_base(struct vhu_device *dev, struct vhu_msg *msg)
         || !(vr = get_vring(dev, msg, s->index))) {
         return MSG_BREAK;
     }
-    if (vhu_vring_is_packed(dev)
-        ? vhu_packed_pos_slot(s->num) >= VHU_MAX_RING_SIZE
-        : s->num > UINT16_MAX) {
+    /* A split ring's base is a 16-bit index; a packed ring's is checked
+     * against the ring's size when the ring starts. */
+    if (!vhu_vring_is_packed(dev) && s->num > UINT16_MAX) {
         VHU_ERR("%s: SET_VRING_BASE: vring %"PRIu32": base %"PRIu32" out "
                 "of range", dev->name, s->index, s->num);
         return MSG_BREAK;
