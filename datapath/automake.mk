@@ -16,6 +16,8 @@ datapath_libvhost_engine_la_SOURCES = \
 	datapath/net-offload.c \
 	datapath/net-offload.h \
 	datapath/packed-ring.c \
+	datapath/prefetch.c \
+	datapath/prefetch.h \
 	datapath/rx-notify.c \
 	datapath/socket-reader.c \
 	datapath/vhost-engine.h \

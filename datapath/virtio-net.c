@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "net-offload.h"
+#include "prefetch.h"
 
 /* The virtio-net data path: frames from the guest's transmit queues
  * (dequeue, vring 2*qp+1) and into its receive queues (enqueue, vring
@@ -213,11 +214,10 @@ prefetch_buffer(const uint8_t *p, uint32_t len, bool for_write)
     uintptr_t end = (uintptr_t) p + len;
 
     for (int i = 0; i < VHU_PREFETCH_LINES && line < end; i++, line += 64) {
-        /* The hint must be a constant. */
         if (for_write) {
-            __builtin_prefetch((const void *) line, 1);
+            vhu_prefetch_write((const void *) line);
         } else {
-            __builtin_prefetch((const void *) line, 0);
+            vhu_prefetch_read((const void *) line);
         }
     }
 }

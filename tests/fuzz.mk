@@ -27,6 +27,7 @@ FUZZ_ENGINE_SRC = \
 	datapath/message.c \
 	datapath/net-offload.c \
 	datapath/packed-ring.c \
+	datapath/prefetch.c \
 	datapath/rx-notify.c \
 	datapath/virtio-net.c \
 	datapath/virtqueue.c
@@ -34,6 +35,7 @@ FUZZ_ENGINE_HDR = \
 	datapath/device-private.h \
 	datapath/log.h \
 	datapath/net-offload.h \
+	datapath/prefetch.h \
 	datapath/vhost-engine.h \
 	datapath/vhost-user-protocol.h \
 	datapath/virtqueue.h
