@@ -29,32 +29,46 @@
  * after the other.  PREFETCHW takes the line over at once.
  *
  * GCC and Clang emit PREFETCHW for __builtin_prefetch()'s write hint only
- * when the target has it (-mprfchw, or an -march that implies it), and a
- * read prefetch otherwise: Debian's generic x86-64 build would never use
- * it.  So on x86-64 without it the instruction is written out, if the CPU
- * says it has it (CPUID 0x80000001, ECX bit 8: every AMD64 CPU, and Intel
- * since Broadwell). */
+ * in code built for a target that has it (-mprfchw, an -march that
+ * implies it, or a function with VHU_TARGET_PREFETCHW), and a read
+ * prefetch otherwise: Debian's generic x86-64 build would never use it.
+ * So on x86-64 the caller builds its burst twice from the same code, once
+ * in a function with VHU_TARGET_PREFETCHW, and calls that one where the
+ * CPU says it has PREFETCHW (CPUID 0x80000001, ECX bit 8: every AMD64 CPU,
+ * and Intel since Broadwell).  The two differ in that instruction only:
+ * callgrind, whose CPU has no PREFETCHW, counts the other, and counts what
+ * the CPUs with it run. */
 
 #if defined(__x86_64__) && !defined(__PRFCHW__)
+#define VHU_TARGET_PREFETCHW __attribute__((__target__("prfchw")))
 extern bool vhu_cpu_has_prefetchw;
 
-static inline void
-vhu_prefetch_write(const void *p)
+/* True if a function with VHU_TARGET_PREFETCHW may run on this CPU. */
+static inline bool
+vhu_prefetchw_usable(void)
 {
-    if (__builtin_expect(vhu_cpu_has_prefetchw, 1)) {
-        __asm__ volatile("prefetchw %0" : : "m" (*(const char *) p));
-    } else {
-        __builtin_prefetch(p, 0);
-    }
+    return vhu_cpu_has_prefetchw;
 }
 #else
+/* Nothing to choose: vhu_prefetch_write() prefetches for writing in every
+ * function, or its hint means nothing on this target. */
+#define VHU_TARGET_PREFETCHW
+static inline bool
+vhu_prefetchw_usable(void)
+{
+    return true;
+}
+#endif
+
+/* Prefetches the line of 'p' for writing where the target allows (see
+ * above), else for reading. */
 static inline void
 vhu_prefetch_write(const void *p)
 {
     __builtin_prefetch(p, 1);
 }
-#endif
 
+/* Prefetches the line of 'p' for reading. */
 static inline void
 vhu_prefetch_read(const void *p)
 {
