@@ -200,43 +200,24 @@ tx_chain_copy(struct vhu_burst *b, uint16_t head, uint32_t skip,
  * on their way while earlier frames are copied. */
 #define VHU_STAGE 32
 
-/* The offsets in a guest buffer of 'len' bytes ('len' > 0) whose lines
- * its first 129 bytes touch: three at most, the header and the start of
- * the frame (the hardware prefetcher follows longer copies).  A line may
- * come twice: prefetching it again costs less than a test. */
-static inline void
-prefetch_offsets(uint32_t len, uint32_t *mid, uint32_t *last)
+/* Starts loading, with 'prefetch' (vhu_prefetch_write or
+ * vhu_prefetch_read), the lines that the first 129 bytes of guest buffer
+ * [p, p + len) ('len' > 0) touch: three at most, the header and the start
+ * of the frame (the hardware prefetcher follows longer copies).  A line
+ * may be prefetched twice, which costs less than a test.  No loop, and no
+ * test of a flag for the kind of prefetch: GCC 12 drops prefetches from a
+ * loop with nothing else in it, and from the arms of an if on a
+ * constant. */
+static inline __attribute__((__always_inline__)) void
+prefetch_buffer(const uint8_t *p, uint32_t len,
+                void (*prefetch)(const void *))
 {
-    *last = len <= 128 ? len - 1 : 128;
-    *mid = *last < 64 ? *last : 64;
-}
+    uint32_t last = len <= 128 ? len - 1 : 128;
+    uint32_t mid = last < 64 ? last : 64;
 
-/* Starts loading the first lines of guest buffer [p, p + len) to write
- * them.  The read and write prefetches are functions of their own, each
- * without a loop: GCC 12 drops prefetches from a loop with nothing else
- * in it, and from the arms of an if on a constant. */
-static inline void
-prefetch_buffer_write(const uint8_t *p, uint32_t len)
-{
-    uint32_t mid, last;
-
-    prefetch_offsets(len, &mid, &last);
-    vhu_prefetch_write(p);
-    vhu_prefetch_write(p + mid);
-    vhu_prefetch_write(p + last);
-}
-
-/* Starts loading the first lines of guest buffer [p, p + len) to read
- * them. */
-static inline void
-prefetch_buffer_read(const uint8_t *p, uint32_t len)
-{
-    uint32_t mid, last;
-
-    prefetch_offsets(len, &mid, &last);
-    vhu_prefetch_read(p);
-    vhu_prefetch_read(p + mid);
-    vhu_prefetch_read(p + last);
+    prefetch(p);
+    prefetch(p + mid);
+    prefetch(p + last);
 }
 
 static inline int
@@ -306,9 +287,9 @@ stage_prefetch(const uint8_t *buf, uint32_t len, uint32_t hlen,
     if (f) {
         uint32_t bytes = hlen + f->len;
 
-        prefetch_buffer_write(buf, bytes < len ? bytes : len);
+        prefetch_buffer(buf, bytes < len ? bytes : len, vhu_prefetch_write);
     } else {
-        prefetch_buffer_read(buf, len);
+        prefetch_buffer(buf, len, vhu_prefetch_read);
     }
 }
 
