@@ -813,11 +813,7 @@ test_get_vring_base_deferred(void)
     CHECK(!vhu_rx_ready(fe.dev, 0), "ring restarted");
 
     /* Restart with SET_VRING_BASE and a kick. */
-    CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_BASE, 1, 3), "base");
-    {
-        int fd = dup(fe.vrings[1].kick_fd);
-        fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 1 }, 8, &fd, 1);
-    }
+    fe_restart_vring(&fe, 1, 3);
     CHECK(vhu_rx_ready(fe.dev, 0), "not restarted");
     fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
     n = fe_dequeue(&fe, 0, pkts, 4);

@@ -168,7 +168,6 @@ test_packed_base(void)
     uint8_t frame[64];
     uint32_t base, id, len;
     struct fe fe;
-    int fd;
 
     setup(&fe, F_PACKED, 8);
     fill_pattern(frame, sizeof frame, 1);
@@ -184,11 +183,7 @@ test_packed_base(void)
     CHECK(!vhu_rx_ready(fe.dev, 0), "ring still running");
 
     /* Restart from that base (with 0 in the upper half, as DPDK sends). */
-    CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_BASE, 1, 3), "BASE");
-    fd = dup(fe.vrings[1].kick_fd);
-    CHECK(!fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 1 }, 8,
-                   &fd, 1), "KICK");
-    fe_grace(&fe);
+    CHECK(!fe_restart_vring(&fe, 1, 3), "KICK");
     CHECK(vhu_rx_ready(fe.dev, 0), "ring not restarted");
     for (int i = 0; i < 10; i++) {
         fe_tx_frame(&fe, 1, frame, sizeof frame, BUF_BASE, 12);
@@ -199,10 +194,7 @@ test_packed_base(void)
           "base after restart");
 
     /* A base beyond the ring's size breaks the device when it starts. */
-    CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_BASE, 1, 8), "BASE");
-    fd = dup(fe.vrings[1].kick_fd);
-    fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 1 }, 8, &fd, 1);
-    fe_grace(&fe);
+    fe_restart_vring(&fe, 1, 8);
     fe_expect_broken(&fe);
     fe_destroy(&fe);
 }
@@ -547,7 +539,6 @@ static void
 test_packed_size_then_split(void)
 {
     struct fe fe;
-    int fd;
 
     setup(&fe, F_PACKED, 8);
     get_base(&fe, 1);
@@ -556,10 +547,7 @@ test_packed_size_then_split(void)
     CHECK(!fe_send_u64(&fe, VHU_REQ_SET_FEATURES,
                        F_PACKED & ~VHU_BIT(VHU_VIRTIO_F_RING_PACKED)),
           "SET_FEATURES without packed rings");
-    CHECK(!fe_send_state(&fe, VHU_REQ_SET_VRING_BASE, 1, 0), "BASE");
-    fd = dup(fe.vrings[1].kick_fd);
-    fe_send(&fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { 1 }, 8, &fd, 1);
-    fe_grace(&fe);
+    fe_restart_vring(&fe, 1, 0);
     fe_expect_broken(&fe);
     fe_destroy(&fe);
 }

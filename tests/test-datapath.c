@@ -324,6 +324,25 @@ fe_expect_broken(struct fe *fe)
     }
 }
 
+/* Restarts stopped vring 'i' from 'base': SET_VRING_BASE (checked here),
+ * then a new kick fd, which starts it, and a grace period.  Returns
+ * fe_send()'s result for the kick (the caller checks it, or expects the
+ * device broken). */
+int
+fe_restart_vring(struct fe *fe, unsigned int i, uint32_t base)
+{
+    int error;
+    int fd;
+
+    CHECK(!fe_send_state(fe, VHU_REQ_SET_VRING_BASE, i, base),
+          "SET_VRING_BASE %u %"PRIu32, i, base);
+    fd = dup(fe->vrings[i].kick_fd);
+    error = fe_send(fe, VHU_REQ_SET_VRING_KICK, 0, &(uint64_t) { i }, 8,
+                    &fd, 1);
+    fe_grace(fe);
+    return error;
+}
+
 /* Sends SET_MEM_TABLE with fe's regions (the caller checks the outcome). */
 void
 fe_send_mem_table(struct fe *fe)

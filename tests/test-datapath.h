@@ -131,6 +131,7 @@ uint64_t fe_expect_ack(struct fe *, uint32_t request);
 void fe_send_mem_table(struct fe *);
 void fe_setup_vring(struct fe *, unsigned int vring, uint16_t size);
 void fe_expect_broken(struct fe *);
+int fe_restart_vring(struct fe *, unsigned int vring, uint32_t base);
 
 /* Guest memory. */
 void *fe_gpa(struct fe *, uint64_t gpa);
